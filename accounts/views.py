@@ -1,0 +1,263 @@
+"""Auth and profile routes. Register, login, verify, refresh and logout answer the seed shapes
+of the "Complete API Reference"; the rest answer the envelope."""
+
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.views import TokenRefreshView
+
+from accounts import serializers as s
+from accounts import services
+from accounts.selectors import profile_get
+from mifumo.idempotency import idempotent
+from mifumo.openapi import api_doc, enveloped
+from mifumo.responses import envelope
+
+TAGS = ["auth"]
+
+
+class PublicAuthView(APIView):
+    """Routes reached without a token, limited per client IP (settings.RATE_LIMITS['auth'])."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    rate_limit_by = "ip"
+
+
+class RegisterView(PublicAuthView):
+    rate_limit_scopes = ("auth:register",)
+
+    @api_doc(
+        summary="Register a user and their business",
+        request=s.RegisterSerializer,
+        responses={201: s.RegisterResponseSerializer},
+        errors=(400, 422, 429),
+        tags=TAGS,
+    )
+    @idempotent
+    def post(self, request):
+        data = s.RegisterSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        user = services.user_register(
+            email=fields["email"],
+            password=fields["password"],
+            first_name=fields["first_name"],
+            last_name=fields["last_name"],
+            phone_number=fields["phone_number"],
+            timezone_name=fields["timezone"],
+            business_name=fields.get("business_name", ""),
+            company_name=fields.get("company_name", ""),
+            subdomain=fields.get("subdomain", ""),
+            country=fields["country"],
+        )
+        body = {
+            "message": "User created successfully. Please check your phone for the verification "
+            "code to activate your account.",
+            "user": s.UserSerializer(user).data,
+            "email_verification_sent": True,
+            "sms_verification_sent": True,
+            "account_active": False,
+            "requires_activation": True,
+            "activation_required": True,
+            "tokens": None,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class VerifyCodeView(PublicAuthView):
+    rate_limit_scopes = ("auth:verify",)
+
+    @api_doc(
+        summary="Activate an account with the SMS code",
+        request=s.VerifyCodeSerializer,
+        responses={200: s.AuthResponseSerializer},
+        errors=(400, 429),
+        tags=TAGS,
+    )
+    def post(self, request):
+        data = s.VerifyCodeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.account_activate(
+            code=data.validated_data["code"],
+            email=data.validated_data.get("email", ""),
+            phone_number=data.validated_data.get("phone_number", ""),
+        )
+        return Response(
+            {
+                "message": "Account activated successfully.",
+                "user": s.UserSerializer(user).data,
+                "tokens": services.tokens_for(user),
+            }
+        )
+
+
+class ResendActivationView(PublicAuthView):
+    rate_limit_scopes = ("auth:resend",)
+
+    @api_doc(
+        summary="Send a new activation code",
+        request=s.ResendActivationSerializer,
+        responses={200: enveloped(None)},
+        errors=(400, 429),
+        tags=TAGS,
+    )
+    def post(self, request):
+        data = s.ResendActivationSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.activation_code_resend(
+            email=data.validated_data.get("email", ""),
+            phone_number=data.validated_data.get("phone_number", ""),
+        )
+        return envelope(
+            message="If an account awaiting activation matches, a new code has been sent."
+        )
+
+
+class LoginView(PublicAuthView):
+    rate_limit_scopes = ("auth:login",)
+
+    @api_doc(
+        summary="Sign in with email and password",
+        request=s.LoginSerializer,
+        responses={200: s.AuthResponseSerializer},
+        errors=(400, 401, 429),
+        tags=TAGS,
+    )
+    def post(self, request):
+        data = s.LoginSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_authenticate(**data.validated_data)
+        return Response(
+            {
+                "message": "Login successful",
+                "user": s.UserSerializer(user).data,
+                "tokens": services.tokens_for(user),
+            }
+        )
+
+
+class RefreshView(TokenRefreshView):
+    authentication_classes = ()
+
+    @api_doc(
+        summary="Get a new access token from a refresh token",
+        request=TokenRefreshSerializer,
+        responses={200: s.AccessTokenSerializer},
+        errors=(400, 401),
+        tags=TAGS,
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
+class LogoutView(APIView):
+    @api_doc(
+        summary="Sign out: blacklist the refresh token",
+        request=s.LogoutSerializer,
+        responses={200: s.MessageSerializer},
+        errors=(400, 401),
+        tags=TAGS,
+    )
+    def post(self, request):
+        data = s.LogoutSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.refresh_token_blacklist(user=request.user, refresh=data.validated_data["refresh"])
+        return Response({"message": "Logout successful"})
+
+
+class ProfileView(APIView):
+    def _render(self, request, message="OK"):
+        user = profile_get(user=request.user)
+        context = {"membership": request.membership}
+        return envelope(s.ProfileSerializer(user, context=context).data, message=message)
+
+    @api_doc(
+        summary="The signed-in user with their tenants",
+        responses={200: enveloped(s.ProfileSerializer)},
+        errors=(401,),
+        tags=TAGS,
+    )
+    def get(self, request):
+        return self._render(request)
+
+    @api_doc(
+        summary="Update the signed-in user's profile",
+        request=s.ProfileUpdateSerializer,
+        responses={200: enveloped(s.ProfileSerializer)},
+        errors=(400, 401),
+        tags=TAGS,
+    )
+    def put(self, request):
+        data = s.ProfileUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_update(user=request.user, data=data.validated_data)
+        return self._render(request, message="Profile updated.")
+
+
+class PasswordChangeView(APIView):
+    @api_doc(
+        summary="Change password (signs out other sessions, returns new tokens)",
+        request=s.PasswordChangeSerializer,
+        responses={200: enveloped(s.TokenPairSerializer)},
+        errors=(400, 401),
+        tags=TAGS,
+    )
+    def post(self, request):
+        data = s.PasswordChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tokens = services.password_change(user=request.user, **data.validated_data)
+        return envelope({"tokens": tokens}, message="Password changed.")
+
+
+class PasswordResetView(PublicAuthView):
+    rate_limit_scopes = ("auth:password-reset",)
+
+    @api_doc(
+        summary="Email a password reset link",
+        request=s.PasswordResetSerializer,
+        responses={200: enveloped(None)},
+        errors=(400, 429),
+        tags=TAGS,
+    )
+    def post(self, request):
+        data = s.PasswordResetSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_request(email=data.validated_data["email"])
+        return envelope(message="If an account uses this email, a reset link has been sent.")
+
+
+class PasswordResetConfirmView(PublicAuthView):
+    rate_limit_scopes = ("auth:password-reset-confirm",)
+
+    @api_doc(
+        summary="Set a new password with the emailed token",
+        request=s.PasswordResetConfirmSerializer,
+        responses={200: enveloped(None)},
+        errors=(400, 429),
+        tags=TAGS,
+    )
+    def post(self, request):
+        data = s.PasswordResetConfirmSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.password_reset_confirm(**data.validated_data)
+        return envelope(message="Password has been reset. Sign in with the new password.")
+
+
+class VerifyEmailView(PublicAuthView):
+    rate_limit_scopes = ("auth:verify-email",)
+
+    @api_doc(
+        summary="Confirm an email address with the emailed token",
+        request=s.TokenSerializer,
+        responses={200: enveloped(s.UserSerializer)},
+        errors=(400, 429),
+        tags=TAGS,
+    )
+    def post(self, request):
+        data = s.TokenSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.email_verify(token=data.validated_data["token"])
+        return envelope(s.UserSerializer(user).data, message="Email verified.")

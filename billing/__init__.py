@@ -1,0 +1,1 @@
+"""Plans, SMS packages, purchases and the per-tenant credit ledger (public schema)."""

@@ -1,0 +1,1 @@
+"""API keys (public schema), the /api/integration/v1/ API and signed outbound webhooks."""

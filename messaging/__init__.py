@@ -1,0 +1,1 @@
+"""Contacts, segments, templates, conversations, messages and campaigns (tenant schemas)."""

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MifumoConfig(AppConfig):
+    name = "mifumo"
+    verbose_name = "Mifumo platform"

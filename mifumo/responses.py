@@ -1,0 +1,9 @@
+"""The success envelope every non-auth endpoint answers with (DESIGN section 3)."""
+
+from rest_framework import status as http_status
+from rest_framework.response import Response
+
+
+def envelope(data=None, message: str = "OK", status: int = http_status.HTTP_200_OK, **kwargs):
+    body = {"success": True, "message": message, "data": data, "error_code": None, "details": None}
+    return Response(body, status=status, **kwargs)

@@ -1,0 +1,36 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_yasg import openapi
+from drf_yasg.views import get_schema_view
+from rest_framework.permissions import AllowAny
+
+from mifumo.views import HealthView
+
+api_info = openapi.Info(
+    title="Mifumo API",
+    default_version="v1",
+    description=(
+        "Multi-tenant SMS and WhatsApp messaging for African businesses. Dashboard routes take "
+        "a JWT access token (`Authorization: Bearer <access>`); pick a tenant other than the "
+        "active one with `X-Tenant-ID`. Every response except the auth token routes is the "
+        "envelope `{success, message, data, error_code, details}`."
+    ),
+)
+schema_view = get_schema_view(api_info, public=True, permission_classes=(AllowAny,))
+
+admin.site.site_header = "Mifumo operations"
+admin.site.site_title = "Mifumo admin"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/health/", HealthView.as_view(), name="health"),
+    path("api/auth/", include("accounts.urls")),
+    path("api/tenants/", include("tenants.urls")),
+    re_path(
+        r"^swagger(?P<format>\.json|\.yaml)$",
+        schema_view.without_ui(cache_timeout=0),
+        name="schema-json",
+    ),
+    path("swagger/", schema_view.with_ui("swagger", cache_timeout=0), name="schema-swagger-ui"),
+    path("redoc/", schema_view.with_ui("redoc", cache_timeout=0), name="schema-redoc"),
+]

@@ -1,0 +1,35 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from mifumo.phone import InvalidPhoneNumber, normalize_phone
+from sms.providers.sandbox import sandbox_outbox
+
+
+class Command(BaseCommand):
+    help = "Print the messages the sandbox SMS provider accepted, newest first."
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        parser.add_argument("--to", help="Only messages to this phone number")
+        parser.add_argument("--limit", type=int, default=20)
+        parser.add_argument("--json", action="store_true", help="One JSON document")
+
+    def handle(self, *args, to=None, limit=20, **options):
+        if to:
+            try:
+                to = normalize_phone(to)
+            except InvalidPhoneNumber as exc:
+                raise CommandError(str(exc)) from exc
+        entries = sandbox_outbox(to=to, limit=limit)
+        if options["json"]:
+            self.stdout.write(json.dumps(entries, indent=2))
+            return
+        if not entries:
+            self.stdout.write("The sandbox outbox is empty.")
+            return
+        for entry in entries:
+            self.stdout.write(
+                f"{entry['accepted_at']}  {entry['sender']} -> {entry['to']}  "
+                f"[{entry['provider_message_id']}]\n    {entry['text']}"
+            )

@@ -1,0 +1,51 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import User
+from tenants.models import Tenant
+from tenants.services import tenant_create
+
+
+class Command(BaseCommand):
+    help = "Create (once) an operator admin who owns a demo tenant, and print how to sign in."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--email", default="admin@mifumo.local")
+        parser.add_argument("--password", default="mifumo-admin-2026")
+        parser.add_argument("--subdomain", default="demo")
+
+    @transaction.atomic
+    def handle(self, *args, email, password, subdomain, **options):
+        admin = User.objects.filter(email=email).first()
+        if admin is None:
+            admin = User.objects.create_superuser(
+                email=email,
+                password=password,
+                first_name="Mifumo",
+                last_name="Admin",
+                phone_number="+255700000000",
+                phone_verified=True,
+                email_verified=True,
+            )
+        tenant = Tenant.objects.filter(subdomain=subdomain).first()
+        if tenant is None:
+            tenant = tenant_create(
+                owner=admin,
+                name="Demo Business",
+                subdomain=subdomain,
+                business_type="Retail",
+                contact_email=email,
+            )
+        base = settings.PUBLIC_BASE_URL
+        self.stdout.write(
+            self.style.SUCCESS("Mifumo is set up.")
+            + f"""
+  Admin:        {base}/admin/   ({email} / {password})
+  Swagger UI:   {base}/swagger/
+  Demo tenant:  {tenant.name} (subdomain '{tenant.subdomain}', id {tenant.id})
+  Sign in:      curl -s -X POST {base}/api/auth/login/ -H 'Content-Type: application/json' \\
+                  -d '{{"email": "{email}", "password": "{password}"}}'
+  SMS outbox:   .venv/bin/python manage.py sandbox_outbox
+"""
+        )

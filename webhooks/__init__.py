@@ -1,0 +1,1 @@
+"""Inbound provider callbacks: delivery reports, inbound messages, payment events."""
