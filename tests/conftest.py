@@ -1,0 +1,80 @@
+"""Two tenants, each with an owner, an admin and an agent, created once per test session.
+
+Tenant schemas are cloned from the template schema, so creating more in a test is cheap.
+Each test runs in a transaction that is rolled back, and starts with an empty Redis database.
+"""
+
+from types import SimpleNamespace
+
+import pytest
+from django.db import connection
+from django_redis import get_redis_connection
+from django_tenants.utils import get_public_schema_name
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.models import User
+from tenants.models import Role, Tenant
+from tenants.services import tenant_template_sync
+from tests.factories import UserFactory, add_member, tenant_with_owner
+
+PASSWORD = "Correct-Horse-9"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        tenant_template_sync()
+        for key in ("a", "b"):
+            tenant, _ = tenant_with_owner(
+                owner=UserFactory(email=f"owner-{key}@example.com"),
+                name=f"Tenant {key.upper()}",
+                subdomain=f"tenant-{key}",
+            )
+            add_member(tenant, UserFactory(email=f"admin-{key}@example.com"), Role.ADMIN)
+            add_member(tenant, UserFactory(email=f"agent-{key}@example.com"), Role.AGENT)
+
+
+def _world(key: str) -> SimpleNamespace:
+    users = {u.email.split("-")[0]: u for u in User.objects.filter(email__endswith=f"-{key}@example.com")}
+    return SimpleNamespace(tenant=Tenant.objects.get(subdomain=f"tenant-{key}"), **users)
+
+
+@pytest.fixture
+def a(db):
+    """Tenant A with .tenant, .owner, .admin, .agent."""
+    return _world("a")
+
+
+@pytest.fixture
+def b(db):
+    """Tenant B, the foreign tenant whose data tenant A's users must never reach."""
+    return _world("b")
+
+
+@pytest.fixture(autouse=True)
+def clean_state():
+    get_redis_connection("default").flushdb()
+    yield
+    connection.set_schema(get_public_schema_name())
+
+
+def client_for(user=None, **headers) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}", **headers)
+    elif headers:
+        client.credentials(**headers)
+    return client
+
+
+@pytest.fixture
+def api():
+    """api(user=None, **headers) -> an APIClient signed in as `user`."""
+    return client_for
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    """Run on-commit side effects (tasks, emails) of the block, as a committed request would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)

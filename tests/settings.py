@@ -1,0 +1,19 @@
+"""Settings for the test suite: the real Postgres and Redis, one Redis database per xdist worker."""
+
+import os
+
+_worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+os.environ["DEBUG"] = "false"
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{10 + _worker}")
+
+from mifumo.settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Most tests run tasks inline; tests/sms/test_worker.py drives a real worker over Redis.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_BROKER_URL = REDIS_URL  # noqa: F405
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}
