@@ -177,6 +177,7 @@ IDEMPOTENCY_TTL_SECONDS = 60 * 60 * 24
 # How long a first request may hold its Idempotency-Key before a retry may take it over.
 IDEMPOTENCY_LOCK_SECONDS = 60
 
+SWAGGER_USE_COMPAT_RENDERERS = False
 SWAGGER_SETTINGS = {
     "SECURITY_DEFINITIONS": {
         "Bearer": {

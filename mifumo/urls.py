@@ -27,7 +27,7 @@ urlpatterns = [
     path("api/auth/", include("accounts.urls")),
     path("api/tenants/", include("tenants.urls")),
     re_path(
-        r"^swagger(?P<format>\.json|\.yaml)$",
+        r"^swagger\.(?P<format>json|yaml)$",
         schema_view.without_ui(cache_timeout=0),
         name="schema-json",
     ),

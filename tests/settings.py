@@ -4,7 +4,7 @@ import os
 
 _worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 os.environ["DEBUG"] = "false"
-os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-of-at-least-32-bytes")
 os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{10 + _worker}")
 
 from mifumo.settings import *  # noqa: E402, F403

@@ -1,0 +1,67 @@
+import json
+
+from django.core.management import call_command
+
+from sms.providers import get_provider
+from sms.providers.base import OutboundSms
+from sms.providers.sandbox import sandbox_outbox
+from sms.services import platform_sms_send
+
+
+def _sms(n: int, to: str = "+255712000001") -> OutboundSms:
+    return OutboundSms(reference=f"ref-{n}", to=to, text=f"Habari {n}", sender="Taarifa-SMS")
+
+
+def test_sandbox_accepts_every_message_and_keeps_it_in_the_outbox(db):
+    results = get_provider("sandbox").send_batch([_sms(1), _sms(2, to="+255712000002")])
+
+    assert [r.reference for r in results] == ["ref-1", "ref-2"]
+    assert all(r.accepted and r.provider_message_id.startswith("sbx_") for r in results)
+    newest_first = sandbox_outbox()
+    assert [e["text"] for e in newest_first] == ["Habari 2", "Habari 1"]
+    assert newest_first[0]["provider_message_id"] == results[1].provider_message_id
+    assert [e["to"] for e in sandbox_outbox(to="+255712000001")] == ["+255712000001"]
+
+
+def test_sandbox_outbox_keeps_only_the_newest_entries(db, settings):
+    settings.SANDBOX_OUTBOX_LIMIT = 3
+
+    get_provider("sandbox").send_batch([_sms(n) for n in range(5)])
+
+    assert [e["reference"] for e in sandbox_outbox(limit=10)] == ["ref-4", "ref-3", "ref-2"]
+
+
+def test_sandbox_checks_its_connection_without_sending(db):
+    assert get_provider("sandbox").test_connection().ok
+    assert sandbox_outbox() == []
+
+
+def test_platform_sms_is_sent_only_when_the_transaction_commits(db, on_commit):
+    with on_commit():
+        platform_sms_send(to="+255712000009", text="Your code is 123456")
+        assert sandbox_outbox() == []
+
+    (entry,) = sandbox_outbox()
+    assert entry["sender"] == "Taarifa-SMS"
+    assert entry["text"] == "Your code is 123456"
+    assert entry["schema"] == "public"
+
+
+def test_sandbox_outbox_command_prints_text_and_json(db, capsys):
+    get_provider("sandbox").send_batch([_sms(1), _sms(2, to="+255712000002")])
+
+    call_command("sandbox_outbox", "--to", "0712000002")
+    text = capsys.readouterr().out
+    call_command("sandbox_outbox", "--json", "--limit", "1")
+    as_json = json.loads(capsys.readouterr().out)
+
+    assert "Taarifa-SMS -> +255712000002" in text
+    assert "Habari 2" in text
+    assert "Habari 1" not in text
+    assert [e["reference"] for e in as_json] == ["ref-2"]
+
+
+def test_sandbox_outbox_command_says_when_empty(db, capsys):
+    call_command("sandbox_outbox")
+
+    assert "empty" in capsys.readouterr().out
