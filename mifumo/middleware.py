@@ -5,13 +5,9 @@ unknown URLs, errors raised in middleware and Django's own debug pages. The admi
 HTML pages, since people read them.
 """
 
-import logging
-
 from django.http import JsonResponse
 
 from mifumo.errors import ErrorCode, error_body
-
-logger = logging.getLogger(__name__)
 
 _STATUS_ERRORS = {
     400: (ErrorCode.MALFORMED_REQUEST, "Bad request."),

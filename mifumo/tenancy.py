@@ -127,7 +127,7 @@ class TenantSelectionMiddleware(TenantMainMiddleware):
         request.membership = None
         request.jwt_user = _jwt_user(request)
         try:
-            tenant = next((t for t in (r(request) for r in self.resolvers) if t), None)
+            tenant = self._resolve(request)
         except TenantAccessDenied:
             return JsonResponse(
                 error_body(
@@ -139,6 +139,13 @@ class TenantSelectionMiddleware(TenantMainMiddleware):
         if tenant is not None:
             request.tenant = tenant
             connection.set_tenant(tenant)
+        return None
+
+    def _resolve(self, request):
+        for resolver in self.resolvers:
+            tenant = resolver(request)
+            if tenant is not None:
+                return tenant
         return None
 
 

@@ -1,10 +1,13 @@
 """Reads of tenants and memberships, always scoped to what the user may see."""
 
+import hashlib
+
 from django.db.models import Prefetch
+from django.utils import timezone
 from rest_framework import status
 
 from mifumo.errors import ApplicationError, ErrorCode
-from tenants.models import Domain, Membership
+from tenants.models import Domain, Invitation, Membership
 
 
 def active_memberships(user):
@@ -47,3 +50,28 @@ def tenant_members(*, tenant):
 
 def tenant_domains(*, tenant):
     return Domain.objects.filter(tenant=tenant).order_by("-is_primary", "domain")
+
+
+def invitation_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_get(*, token: str) -> Invitation:
+    """The pending, unexpired invitation for `token`, else ApplicationError 404."""
+    invitation = (
+        Invitation.objects.select_related("tenant", "invited_by")
+        .filter(
+            token_hash=invitation_token_hash(token),
+            status=Invitation.Status.PENDING,
+            expires_at__gt=timezone.now(),
+            tenant__is_active=True,
+        )
+        .first()
+    )
+    if invitation is None:
+        raise ApplicationError(
+            "This invitation is invalid, already used or expired.",
+            code=ErrorCode.INVALID_INVITATION,
+            status_code=status.HTTP_404_NOT_FOUND,
+        )
+    return invitation

@@ -1,6 +1,5 @@
 """Every write to tenants: creation (with its schema), settings, switching, domains, invitations."""
 
-import hashlib
 import re
 import secrets
 import zoneinfo
@@ -17,6 +16,7 @@ from rest_framework import status
 from accounts.tasks import email_send
 from mifumo.errors import ApplicationError, ErrorCode
 from tenants.models import Domain, Invitation, Membership, Role, Tenant
+from tenants.selectors import invitation_get, invitation_token_hash
 
 SUBDOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,48}[a-z0-9])$")
 RESERVED_SUBDOMAINS = {
@@ -175,10 +175,6 @@ def domain_add(*, tenant: Tenant, domain: str, is_primary: bool = False) -> Doma
     return Domain.objects.create(tenant=tenant, domain=domain, is_primary=is_primary)
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 @transaction.atomic
 def invitation_create(*, membership: Membership, email: str, role: str) -> Invitation:
     """Invite `email` to the membership's tenant; replaces any pending invitation to it."""
@@ -199,7 +195,7 @@ def invitation_create(*, membership: Membership, email: str, role: str) -> Invit
         tenant=tenant,
         email=email,
         role=role,
-        token_hash=_token_hash(token),
+        token_hash=invitation_token_hash(token),
         invited_by=membership.user,
         expires_at=timezone.now() + settings.INVITATION_TTL,
     )
@@ -214,27 +210,6 @@ def invitation_create(*, membership: Membership, email: str, role: str) -> Invit
         ),
         to=email,
     )
-    return invitation
-
-
-def invitation_get(*, token: str) -> Invitation:
-    """The pending, unexpired invitation for `token`, else ApplicationError 404."""
-    invitation = (
-        Invitation.objects.select_related("tenant", "invited_by")
-        .filter(
-            token_hash=_token_hash(token),
-            status=Invitation.Status.PENDING,
-            expires_at__gt=timezone.now(),
-            tenant__is_active=True,
-        )
-        .first()
-    )
-    if invitation is None:
-        raise ApplicationError(
-            "This invitation is invalid, already used or expired.",
-            code=ErrorCode.INVALID_INVITATION,
-            status_code=status.HTTP_404_NOT_FOUND,
-        )
     return invitation
 
 

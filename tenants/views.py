@@ -198,7 +198,7 @@ class InvitationView(APIView):
         security=[],
     )
     def get(self, request, token):
-        invitation = services.invitation_get(token=token)
+        invitation = selectors.invitation_get(token=token)
         return envelope(s.InvitationSerializer(invitation).data)
 
     @api_doc(
