@@ -35,6 +35,7 @@ class RegisterView(PublicAuthView):
         responses={201: s.RegisterResponseSerializer},
         errors=(400, 422, 429),
         tags=TAGS,
+        public=True,
     )
     @idempotent
     def post(self, request):
@@ -76,6 +77,7 @@ class VerifyCodeView(PublicAuthView):
         responses={200: s.AuthResponseSerializer},
         errors=(400, 429),
         tags=TAGS,
+        public=True,
     )
     def post(self, request):
         data = s.VerifyCodeSerializer(data=request.data)
@@ -103,6 +105,7 @@ class ResendActivationView(PublicAuthView):
         responses={200: enveloped(None)},
         errors=(400, 429),
         tags=TAGS,
+        public=True,
     )
     def post(self, request):
         data = s.ResendActivationSerializer(data=request.data)
@@ -125,6 +128,7 @@ class LoginView(PublicAuthView):
         responses={200: s.AuthResponseSerializer},
         errors=(400, 401, 429),
         tags=TAGS,
+        public=True,
     )
     def post(self, request):
         data = s.LoginSerializer(data=request.data)
@@ -148,6 +152,7 @@ class RefreshView(TokenRefreshView):
         responses={200: s.AccessTokenSerializer},
         errors=(400, 401),
         tags=TAGS,
+        public=True,
     )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
@@ -221,6 +226,7 @@ class PasswordResetView(PublicAuthView):
         responses={200: enveloped(None)},
         errors=(400, 429),
         tags=TAGS,
+        public=True,
     )
     def post(self, request):
         data = s.PasswordResetSerializer(data=request.data)
@@ -238,6 +244,7 @@ class PasswordResetConfirmView(PublicAuthView):
         responses={200: enveloped(None)},
         errors=(400, 429),
         tags=TAGS,
+        public=True,
     )
     def post(self, request):
         data = s.PasswordResetConfirmSerializer(data=request.data)
@@ -255,6 +262,7 @@ class VerifyEmailView(PublicAuthView):
         responses={200: enveloped(s.UserSerializer)},
         errors=(400, 429),
         tags=TAGS,
+        public=True,
     )
     def post(self, request):
         data = s.TokenSerializer(data=request.data)

@@ -57,11 +57,18 @@ def enveloped(payload: type[serializers.Serializer] | None, *, paginated: bool =
     return _envelopes[key]
 
 
-def api_doc(*, summary: str, request=None, responses: dict, errors=(400,), tags=None, **kwargs):
-    """swagger_auto_schema with the error statuses a route can answer, all as the envelope."""
+def api_doc(
+    *, summary: str, request=None, responses: dict, errors=(400,), tags=None, public=False, **kwargs
+):
+    """swagger_auto_schema with the error statuses a route can answer, all as the envelope.
+
+    `public=True` marks a route that takes no token.
+    """
     documented = dict(responses)
     for code in errors:
         documented.setdefault(code, ErrorEnvelopeSerializer)
+    if public:
+        kwargs["security"] = []
     return swagger_auto_schema(
         operation_summary=summary,
         request_body=request,

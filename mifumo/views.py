@@ -41,7 +41,7 @@ class HealthView(APIView):
         responses={200: enveloped(HealthSerializer), 503: enveloped(HealthSerializer)},
         errors=(),
         tags=["platform"],
-        security=[],
+        public=True,
     )
     def get(self, request):
         checks = {

@@ -195,7 +195,7 @@ class InvitationView(APIView):
         responses={200: enveloped(s.InvitationSerializer)},
         errors=(404,),
         tags=TAGS,
-        security=[],
+        public=True,
     )
     def get(self, request, token):
         invitation = selectors.invitation_get(token=token)
