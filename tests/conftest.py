@@ -36,7 +36,9 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 def _world(key: str) -> SimpleNamespace:
-    users = {u.email.split("-")[0]: u for u in User.objects.filter(email__endswith=f"-{key}@example.com")}
+    users = {
+        u.email.split("-")[0]: u for u in User.objects.filter(email__endswith=f"-{key}@example.com")
+    }
     return SimpleNamespace(tenant=Tenant.objects.get(subdomain=f"tenant-{key}"), **users)
 
 
