@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -19,9 +20,9 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User, VerificationCode
-from accounts.tasks import email_send
 from mifumo.errors import ApplicationError, ErrorCode
 from mifumo.ratelimit import rate_limit_hit
+from mifumo.tasks import email_send
 from sms.services import platform_sms_send
 from tenants.services import tenant_create
 
@@ -358,3 +359,11 @@ def email_verify(*, token: str) -> User:
         user.email_verified = True
         user.save(update_fields=["email_verified", "updated_at"])
     return user
+
+
+def expired_credentials_prune() -> dict:
+    """Delete refresh-token records and verification codes that can no longer be used."""
+    now = timezone.now()
+    codes, _ = VerificationCode.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
+    tokens, _ = OutstandingToken.objects.filter(expires_at__lt=now).delete()
+    return {"verification_codes": codes, "refresh_tokens": tokens}

@@ -1,10 +1,10 @@
 """Celery tasks of the accounts app."""
 
 from celery import shared_task
-from django.conf import settings
-from django.core.mail import send_mail
+
+from accounts import services
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=10, max_retries=5)
-def email_send(*, subject: str, body: str, to: str) -> None:
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
+@shared_task
+def expired_credentials_prune() -> None:
+    services.expired_credentials_prune()

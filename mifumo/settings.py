@@ -158,6 +158,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "mifumo.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["mifumo.ratelimit.RedisRateThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Trusted reverse proxies in front of the app; 0 ignores a client-sent X-Forwarded-For, so
+    # per-IP rate limits cannot be dodged by spoofing it.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 
 # Requests per window, per scope (DESIGN section 3). Format: "<count>/<sec|min|hour|day>".
@@ -200,7 +203,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"sms.tasks.*": {"queue": "sends"}}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    "accounts-prune-expired-credentials": {
+        "task": "accounts.tasks.expired_credentials_prune",
+        "schedule": 60 * 60 * 24,
+    },
+}
 
 # --- SMS
 SMS_PROVIDER = env.str("SMS_PROVIDER", default="sandbox")

@@ -13,8 +13,8 @@ from django.utils.text import slugify
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 from rest_framework import status
 
-from accounts.tasks import email_send
 from mifumo.errors import ApplicationError, ErrorCode
+from mifumo.tasks import email_send
 from tenants.models import Domain, Invitation, Membership, Role, Tenant
 from tenants.selectors import invitation_get, invitation_token_hash
 

@@ -14,6 +14,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Most tests run tasks inline; tests/sms/test_worker.py drives a real worker over Redis.
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = REDIS_URL  # noqa: F405
+STATIC_ROOT = None  # tests do not collect static files
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
