@@ -214,7 +214,8 @@ def invitation_create(*, membership: Membership, email: str, role: str) -> Invit
 
 
 @transaction.atomic
-def invitation_accept(*, token: str, user) -> Membership:
+def invitation_accept(*, token: str, user) -> Invitation:
+    """Join the invitation's tenant with its role; the token is spent."""
     invitation = invitation_get(token=token)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.status != Invitation.Status.PENDING:
@@ -240,4 +241,4 @@ def invitation_accept(*, token: str, user) -> Membership:
     invitation.save(update_fields=["status", "accepted_by", "accepted_at"])
     if user.active_tenant_id is None:
         tenant_switch(user=user, membership=membership)
-    return membership
+    return invitation

@@ -187,26 +187,35 @@ class TenantMembersView(APIView):
 
 
 class InvitationView(APIView):
+    """The seed's accept link: opening it signed in as the invited email joins the tenant."""
+
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
     @api_doc(
-        summary="Show an invitation",
+        summary="Show an invitation; signed in as the invited email, accept it",
         responses={200: enveloped(s.InvitationSerializer)},
-        errors=(404,),
+        errors=(401, 404),
         tags=TAGS,
-        public=True,
     )
     def get(self, request, token):
         invitation = selectors.invitation_get(token=token)
+        if request.user.is_authenticated and request.user.email.lower() == invitation.email:
+            return self._accept(request, token)
         return envelope(s.InvitationSerializer(invitation).data)
 
     @api_doc(
         summary="Accept an invitation as the invited user",
-        responses={200: enveloped(s.TenantSerializer)},
+        responses={200: enveloped(s.InvitationSerializer)},
         errors=(401, 403, 404),
         tags=TAGS,
     )
     def post(self, request, token):
-        membership = services.invitation_accept(token=token, user=request.user)
-        return envelope(_tenant_data(membership), message=f"You joined {membership.tenant.name}.")
+        return self._accept(request, token)
+
+    def _accept(self, request, token):
+        invitation = services.invitation_accept(token=token, user=request.user)
+        return envelope(
+            s.InvitationSerializer(invitation).data,
+            message=f"You joined {invitation.tenant.name} as {invitation.role}.",
+        )
