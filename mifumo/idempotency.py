@@ -11,14 +11,13 @@ import hashlib
 import json
 
 from django.conf import settings
-from django.core.cache import cache
 from django_redis import get_redis_connection
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
 from mifumo.errors import ApplicationError, ErrorCode
-from mifumo.principals import principal_of
+from mifumo.principals import principal_of, shared_key
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -44,7 +43,7 @@ def request_fingerprint(request) -> str:
 
 def _store_key(request, key: str) -> str:
     digest = hashlib.sha256(key.encode()).hexdigest()
-    return cache.make_key(f"idempotency:{principal_of(request)}:{digest}")
+    return shared_key("idempotency", principal_of(request), digest)
 
 
 def idempotent(handler):

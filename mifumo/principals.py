@@ -15,3 +15,13 @@ def principal_of(request) -> str:
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
     return f"ip:{client_ip(request)}"
+
+
+def shared_key(*parts: str) -> str:
+    """A Redis key that is the same in every schema.
+
+    Rate-limit counters and idempotency records belong to the caller, not to the tenant the
+    request happens to run in; django_tenants' make_key would give a caller a fresh counter
+    or record in each tenant they can switch to.
+    """
+    return ":".join(("mifumo", *parts))

@@ -9,11 +9,10 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django_redis import get_redis_connection
 from rest_framework.throttling import BaseThrottle
 
-from mifumo.principals import client_ip, principal_of
+from mifumo.principals import client_ip, principal_of, shared_key
 
 _WINDOWS = {"sec": 1, "s": 1, "min": 60, "m": 60, "hour": 3600, "h": 3600, "day": 86400, "d": 86400}
 
@@ -48,7 +47,7 @@ def rate_limit_hit(scope: str, caller: str) -> RateLimitState:
     """Count one request of `caller` against `scope` and report where it stands."""
     limit, window = parse_rate(settings.RATE_LIMITS[scope.partition(":")[0]])
     window_start = int(time.time()) // window * window
-    key = cache.make_key(f"ratelimit:{scope}:{caller}:{window_start}")
+    key = shared_key("ratelimit", scope, caller, str(window_start))
     pipe = get_redis_connection("default").pipeline(transaction=True)
     pipe.incr(key)
     pipe.expire(key, window + 1)

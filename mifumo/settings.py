@@ -23,6 +23,8 @@ PORT = env.int("PORT", default=8000)
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{PORT}")
 # New tenants get the primary domain <subdomain>.<TENANT_BASE_DOMAIN>.
 TENANT_BASE_DOMAIN = env.str("TENANT_BASE_DOMAIN", default="localhost")
+# Hosts that serve the API itself; no tenant may claim them as a domain.
+PLATFORM_HOSTS = env.list("PLATFORM_HOSTS", default=["localhost", "127.0.0.1"])
 
 # --- Apps: public schema (SHARED_APPS) and per-tenant schemas (TENANT_APPS), DESIGN section 2.
 SHARED_APPS = [

@@ -1,8 +1,10 @@
 """Every write to tenants: creation (with its schema), settings, switching, domains, invitations."""
 
+import ipaddress
 import re
 import secrets
 import zoneinfo
+from urllib.parse import urlparse
 
 import pycountry
 from django.conf import settings
@@ -60,7 +62,7 @@ def subdomain_check(subdomain: str) -> str:
 
 
 def _subdomain_from_name(name: str) -> str:
-    base = slugify(name)[:40].strip("-") or "business"
+    base = re.sub(r"[_-]+", "-", slugify(name))[:40].strip("-") or "business"
     base = base if len(base) >= 3 else f"{base}-biz"
     if base in RESERVED_SUBDOMAINS:
         base = f"{base}-biz"
@@ -163,13 +165,30 @@ def tenant_switch(*, user, membership: Membership) -> Tenant:
     return membership.tenant
 
 
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_platform_host(host: str) -> bool:
+    """The API's own hosts, and names under TENANT_BASE_DOMAIN (those come with subdomains)."""
+    base = settings.TENANT_BASE_DOMAIN
+    own = {urlparse(settings.PUBLIC_BASE_URL).hostname, *settings.PLATFORM_HOSTS, base}
+    return host in own or host.endswith(f".{base}")
+
+
 @transaction.atomic
 def domain_add(*, tenant: Tenant, domain: str, is_primary: bool = False) -> Domain:
     domain = domain.strip().lower().rstrip(".")
-    if not HOSTNAME_RE.match(domain) or "." not in domain:
+    if not HOSTNAME_RE.match(domain) or "." not in domain or _is_ip_address(domain):
         raise _field_error("domain", f"'{domain}' is not a valid host name.")
     if Domain.objects.filter(domain=domain).exists():
         raise _field_error("domain", f"The domain '{domain}' is already in use.")
+    if _is_platform_host(domain):
+        raise _field_error("domain", f"'{domain}' belongs to Mifumo itself and cannot be added.")
     if is_primary:
         Domain.objects.filter(tenant=tenant, is_primary=True).update(is_primary=False)
     return Domain.objects.create(tenant=tenant, domain=domain, is_primary=is_primary)

@@ -12,9 +12,10 @@ from django.db import connection
 from django.utils import timezone
 from django_redis import get_redis_connection
 
+from mifumo.principals import shared_key
 from sms.providers.base import ConnectionCheck, OutboundSms, SendResult, SmsProvider
 
-OUTBOX_KEY = "sms:sandbox:outbox"
+OUTBOX_KEY = shared_key("sms", "sandbox", "outbox")
 
 
 class SandboxProvider(SmsProvider):

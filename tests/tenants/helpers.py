@@ -1,0 +1,63 @@
+"""Routes and assertions shared by the tenants API tests."""
+
+import re
+import uuid
+
+from django.core import mail
+
+TENANTS = "/api/tenants/"
+SWITCH = "/api/tenants/switch/"
+PROFILE = "/api/auth/profile/"
+INVITE_URL = re.compile(r"/api/tenants/invite/([A-Za-z0-9_-]+)/")
+
+
+def detail_url(tenant_id) -> str:
+    return f"{TENANTS}{tenant_id}/"
+
+
+def domains_url(tenant_id) -> str:
+    return f"{TENANTS}{tenant_id}/domains/"
+
+
+def members_url(tenant_id) -> str:
+    return f"{TENANTS}{tenant_id}/members/"
+
+
+def invitation_url(token: str) -> str:
+    return f"{TENANTS}invite/{token}/"
+
+
+def unknown_id() -> str:
+    return str(uuid.uuid4())
+
+
+def assert_error(response, status: int, code: str) -> dict:
+    """The error envelope with `status` and `error_code`; returns the body."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert body["success"] is False
+    assert body["data"] is None
+    assert body["error_code"] == code
+    return body
+
+
+def assert_field_errors(response, *fields: str) -> dict:
+    """A 400 VALIDATION_ERROR whose `errors` name exactly `fields`."""
+    body = assert_error(response, 400, "VALIDATION_ERROR")
+    assert set(body["errors"]) == set(fields), body["errors"]
+    return body
+
+
+def ok_data(response, status: int = 200):
+    """The `data` of a success envelope with `status`."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert body["success"] is True
+    assert body["error_code"] is None
+    return body["data"]
+
+
+def sent_invitation_token(to: str) -> str:
+    """The token in the newest invitation email to `to`."""
+    (message,) = [m for m in mail.outbox if to in m.to][-1:]
+    return INVITE_URL.search(message.body).group(1)
