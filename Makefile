@@ -31,6 +31,10 @@ lint: $(BIN)/python
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+bench: migrate
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python bench/foundation.py
+
 test: lint services
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run

@@ -10,6 +10,7 @@ No answer leaves the request on the public schema with `request.tenant = None`.
 """
 
 import uuid
+from urllib.parse import urlparse
 
 from django.conf import settings
 from django.db import connection
@@ -79,10 +80,17 @@ def _require_membership(request, tenant_lookup: dict):
     return membership.tenant
 
 
+def platform_hosts() -> set[str]:
+    """Hosts that serve the API itself (PUBLIC_BASE_URL's and PLATFORM_HOSTS), never a tenant."""
+    return {urlparse(settings.PUBLIC_BASE_URL).hostname, *settings.PLATFORM_HOSTS}
+
+
 def tenant_from_host(request):
     from tenants.models import Domain
 
     hostname = TenantMainMiddleware.hostname_from_request(request)
+    if hostname in platform_hosts():
+        return None
     domain = (
         Domain.objects.select_related("tenant")
         .filter(domain=hostname, tenant__is_active=True)

@@ -4,7 +4,6 @@ import ipaddress
 import re
 import secrets
 import zoneinfo
-from urllib.parse import urlparse
 
 import pycountry
 from django.conf import settings
@@ -17,6 +16,7 @@ from rest_framework import status
 
 from mifumo.errors import ApplicationError, ErrorCode
 from mifumo.tasks import email_send
+from mifumo.tenancy import platform_hosts
 from tenants.models import Domain, Invitation, Membership, Role, Tenant
 from tenants.selectors import invitation_get, invitation_token_hash
 
@@ -176,8 +176,7 @@ def _is_ip_address(host: str) -> bool:
 def _is_platform_host(host: str) -> bool:
     """The API's own hosts, and names under TENANT_BASE_DOMAIN (those come with subdomains)."""
     base = settings.TENANT_BASE_DOMAIN
-    own = {urlparse(settings.PUBLIC_BASE_URL).hostname, *settings.PLATFORM_HOSTS, base}
-    return host in own or host.endswith(f".{base}")
+    return host in platform_hosts() or host == base or host.endswith(f".{base}")
 
 
 @transaction.atomic

@@ -18,3 +18,5 @@ STATIC_ROOT = None  # tests do not collect static files
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
+# The test client's host plays the API's own host.
+PLATFORM_HOSTS = [*PLATFORM_HOSTS, "testserver"]  # noqa: F405

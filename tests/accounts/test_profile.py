@@ -68,3 +68,15 @@ def test_profile_needs_a_valid_token(api, db):
     assert missing.json()["error_code"] == "AUTHENTICATION_REQUIRED"
     assert invalid.status_code == 401
     assert invalid.json()["error_code"] == "INVALID_TOKEN"
+
+
+def test_profile_reads_take_a_fixed_number_of_queries(api, a, django_assert_num_queries):
+    client = api(a.owner)
+    client.get(PROFILE)
+
+    # user, membership of the request's tenant (middleware), memberships list; each preceded by
+    # django-tenants' SET search_path
+    with django_assert_num_queries(6):
+        response = client.get(PROFILE)
+
+    assert response.status_code == 200
