@@ -6,6 +6,7 @@ HTML pages, since people read them.
 """
 
 from django.http import JsonResponse
+from django.urls import Resolver404, resolve
 
 from mifumo.errors import ErrorCode, error_body
 
@@ -16,6 +17,7 @@ _STATUS_ERRORS = {
     405: (ErrorCode.METHOD_NOT_ALLOWED, "Method not allowed."),
 }
 _HTML_PREFIXES = ("/admin/",)
+_BODY_HEADERS = {"content-type", "content-length"}
 
 
 class JsonErrorMiddleware:
@@ -32,4 +34,18 @@ class JsonErrorMiddleware:
             response.status_code,
             (ErrorCode.INTERNAL_ERROR, "Internal server error."),
         )
-        return JsonResponse(error_body(message, code), status=response.status_code)
+        if response.status_code == 404 and _resolves(request.path + "/", request):
+            message = f"Not found. Did you mean {request.path}/ (with the trailing slash)?"
+        envelope = JsonResponse(error_body(message, code), status=response.status_code)
+        for header, value in response.items():
+            if header.lower() not in _BODY_HEADERS:
+                envelope[header] = value
+        return envelope
+
+
+def _resolves(path: str, request) -> bool:
+    try:
+        resolve(path, getattr(request, "urlconf", None))
+    except Resolver404:
+        return False
+    return True

@@ -1,5 +1,6 @@
 """Documents routes for drf-yasg with their real bodies: the envelope around each payload."""
 
+from drf_yasg import openapi
 from drf_yasg.utils import swagger_auto_schema
 from rest_framework import serializers
 
@@ -57,18 +58,40 @@ def enveloped(payload: type[serializers.Serializer] | None, *, paginated: bool =
     return _envelopes[key]
 
 
+PAGE_PARAMETERS = [
+    openapi.Parameter("page", openapi.IN_QUERY, "Page number, from 1", type=openapi.TYPE_INTEGER),
+    openapi.Parameter(
+        "page_size",
+        openapi.IN_QUERY,
+        "Items per page (default 20, at most 100)",
+        type=openapi.TYPE_INTEGER,
+    ),
+]
+
+
 def api_doc(
-    *, summary: str, request=None, responses: dict, errors=(400,), tags=None, public=False, **kwargs
+    *,
+    summary: str,
+    request=None,
+    responses: dict,
+    errors=(400,),
+    tags=None,
+    public=False,
+    paginated=False,
+    **kwargs,
 ):
     """swagger_auto_schema with the error statuses a route can answer, all as the envelope.
 
-    `public=True` marks a route that takes no token.
+    `public=True` marks a route that takes no token; `paginated=True` documents the paging
+    query parameters of a route answering with `enveloped(..., paginated=True)`.
     """
     documented = dict(responses)
     for code in errors:
         documented.setdefault(code, ErrorEnvelopeSerializer)
     if public:
         kwargs["security"] = []
+    if paginated:
+        kwargs["manual_parameters"] = [*kwargs.get("manual_parameters", []), *PAGE_PARAMETERS]
     return swagger_auto_schema(
         operation_summary=summary,
         request_body=request,

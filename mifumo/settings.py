@@ -82,6 +82,8 @@ TENANT_RESOLVERS = [
 ]
 
 ROOT_URLCONF = "mifumo.urls"
+# A redirect would drop a POST body; a slash-less path gets a JSON 404 naming the right one.
+APPEND_SLASH = False
 WSGI_APPLICATION = "mifumo.wsgi.application"
 TEMPLATES = [
     {

@@ -6,7 +6,8 @@ Order: the resolvers in settings.TENANT_RESOLVERS, first answer wins. Out of the
      else the first active membership.
 The integration API prepends an API-key resolver. Whenever a JWT user is present, they must be
 an active member of the chosen tenant; a tenant they asked for and may not use is a 403.
-No answer leaves the request on the public schema with `request.tenant = None`.
+No answer leaves the request on the public schema; `request.tenant` is then django-tenants'
+stand-in for it (schema_name "public") and `request.membership` is None.
 """
 
 import uuid
@@ -131,7 +132,7 @@ class TenantSelectionMiddleware(TenantMainMiddleware):
 
     def process_request(self, request):
         connection.set_schema_to_public()
-        request.tenant = None
+        request.tenant = connection.tenant
         request.membership = None
         request.jwt_user = _jwt_user(request)
         try:

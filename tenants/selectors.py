@@ -45,11 +45,13 @@ def membership_access(*, user, tenant_id, manage: bool = False) -> Membership:
 
 
 def tenant_members(*, tenant):
-    return Membership.objects.select_related("user").filter(tenant=tenant).order_by("created_at")
+    return (
+        Membership.objects.select_related("user").filter(tenant=tenant).order_by("created_at", "id")
+    )
 
 
 def tenant_domains(*, tenant):
-    return Domain.objects.filter(tenant=tenant).order_by("-is_primary", "domain")
+    return Domain.objects.filter(tenant=tenant).order_by("-is_primary", "domain", "id")
 
 
 def invitation_token_hash(token: str) -> str:

@@ -23,6 +23,7 @@ class TenantListView(APIView):
     @api_doc(
         summary="The tenants the user belongs to",
         responses={200: enveloped(s.TenantSerializer, paginated=True)},
+        paginated=True,
         errors=(401, 404),
         tags=TAGS,
     )
@@ -30,7 +31,7 @@ class TenantListView(APIView):
         memberships = (
             selectors.active_memberships(request.user)
             .prefetch_related("tenant__domains")
-            .order_by("tenant__name")
+            .order_by("tenant__name", "tenant_id")
         )
         return paginated(
             request,
@@ -118,6 +119,7 @@ class TenantDomainsView(APIView):
     @api_doc(
         summary="A tenant's domains (owners and admins)",
         responses={200: enveloped(s.DomainSerializer, paginated=True)},
+        paginated=True,
         errors=(401, 403, 404),
         tags=TAGS,
     )
@@ -154,6 +156,7 @@ class TenantMembersView(APIView):
     @api_doc(
         summary="A tenant's members",
         responses={200: enveloped(s.MemberSerializer, paginated=True)},
+        paginated=True,
         errors=(401, 404),
         tags=TAGS,
     )
