@@ -14,6 +14,7 @@ from accounts.selectors import profile_get
 from mifumo.idempotency import idempotent
 from mifumo.openapi import api_doc, enveloped
 from mifumo.responses import envelope
+from mifumo.validation import validated
 
 TAGS = ["auth"]
 
@@ -39,9 +40,7 @@ class RegisterView(PublicAuthView):
     )
     @idempotent
     def post(self, request):
-        data = s.RegisterSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = data.validated_data
+        fields = validated(s.RegisterSerializer, request)
         user = services.user_register(
             email=fields["email"],
             password=fields["password"],
@@ -80,12 +79,11 @@ class VerifyCodeView(PublicAuthView):
         public=True,
     )
     def post(self, request):
-        data = s.VerifyCodeSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.VerifyCodeSerializer, request)
         user = services.account_activate(
-            code=data.validated_data["code"],
-            email=data.validated_data.get("email", ""),
-            phone_number=data.validated_data.get("phone_number", ""),
+            code=data["code"],
+            email=data.get("email", ""),
+            phone_number=data.get("phone_number", ""),
         )
         return Response(
             {
@@ -108,11 +106,10 @@ class ResendActivationView(PublicAuthView):
         public=True,
     )
     def post(self, request):
-        data = s.ResendActivationSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(s.ResendActivationSerializer, request)
         services.activation_code_resend(
-            email=data.validated_data.get("email", ""),
-            phone_number=data.validated_data.get("phone_number", ""),
+            email=data.get("email", ""),
+            phone_number=data.get("phone_number", ""),
         )
         return envelope(
             message="If an account awaiting activation matches, a new code has been sent."
@@ -131,9 +128,8 @@ class LoginView(PublicAuthView):
         public=True,
     )
     def post(self, request):
-        data = s.LoginSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        user = services.user_authenticate(**data.validated_data)
+        data = validated(s.LoginSerializer, request)
+        user = services.user_authenticate(**data)
         return Response(
             {
                 "message": "Login successful",
@@ -167,9 +163,8 @@ class LogoutView(APIView):
         tags=TAGS,
     )
     def post(self, request):
-        data = s.LogoutSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.refresh_token_blacklist(user=request.user, refresh=data.validated_data["refresh"])
+        data = validated(s.LogoutSerializer, request)
+        services.refresh_token_blacklist(user=request.user, refresh=data["refresh"])
         return Response({"message": "Logout successful"})
 
 
@@ -196,9 +191,8 @@ class ProfileView(APIView):
         tags=TAGS,
     )
     def put(self, request):
-        data = s.ProfileUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.user_update(user=request.user, data=data.validated_data)
+        data = validated(s.ProfileUpdateSerializer, request)
+        services.user_update(user=request.user, data=data)
         return self._render(request, message="Profile updated.")
 
 
@@ -211,9 +205,8 @@ class PasswordChangeView(APIView):
         tags=TAGS,
     )
     def post(self, request):
-        data = s.PasswordChangeSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        tokens = services.password_change(user=request.user, **data.validated_data)
+        data = validated(s.PasswordChangeSerializer, request)
+        tokens = services.password_change(user=request.user, **data)
         return envelope({"tokens": tokens}, message="Password changed.")
 
 
@@ -229,9 +222,8 @@ class PasswordResetView(PublicAuthView):
         public=True,
     )
     def post(self, request):
-        data = s.PasswordResetSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.password_reset_request(email=data.validated_data["email"])
+        data = validated(s.PasswordResetSerializer, request)
+        services.password_reset_request(email=data["email"])
         return envelope(message="If an account uses this email, a reset link has been sent.")
 
 
@@ -247,9 +239,8 @@ class PasswordResetConfirmView(PublicAuthView):
         public=True,
     )
     def post(self, request):
-        data = s.PasswordResetConfirmSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.password_reset_confirm(**data.validated_data)
+        data = validated(s.PasswordResetConfirmSerializer, request)
+        services.password_reset_confirm(**data)
         return envelope(message="Password has been reset. Sign in with the new password.")
 
 
@@ -265,7 +256,6 @@ class VerifyEmailView(PublicAuthView):
         public=True,
     )
     def post(self, request):
-        data = s.TokenSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        user = services.email_verify(token=data.validated_data["token"])
+        data = validated(s.TokenSerializer, request)
+        user = services.email_verify(token=data["token"])
         return envelope(s.UserSerializer(user).data, message="Email verified.")

@@ -8,6 +8,7 @@ from mifumo.idempotency import idempotent
 from mifumo.openapi import api_doc, enveloped
 from mifumo.pagination import paginated
 from mifumo.responses import envelope
+from mifumo.validation import validated
 from tenants import selectors, services
 from tenants import serializers as s
 
@@ -49,9 +50,7 @@ class TenantListView(APIView):
     )
     @idempotent
     def post(self, request):
-        data = s.TenantCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
+        fields = validated(s.TenantCreateSerializer, request)
         tenant = services.tenant_create(
             owner=request.user,
             name=fields["name"],
@@ -91,9 +90,8 @@ class TenantDetailView(APIView):
         membership = selectors.membership_access(
             user=request.user, tenant_id=tenant_id, manage=True
         )
-        data = s.TenantUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.tenant_update(tenant=membership.tenant, data=data.validated_data)
+        data = validated(s.TenantUpdateSerializer, request)
+        services.tenant_update(tenant=membership.tenant, data=data)
         return envelope(_tenant_data(membership), message="Tenant updated.")
 
 
@@ -106,11 +104,8 @@ class TenantSwitchView(APIView):
         tags=TAGS,
     )
     def post(self, request):
-        data = s.TenantSwitchSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        membership = selectors.membership_access(
-            user=request.user, tenant_id=data.validated_data["tenant_id"]
-        )
+        data = validated(s.TenantSwitchSerializer, request)
+        membership = selectors.membership_access(user=request.user, tenant_id=data["tenant_id"])
         services.tenant_switch(user=request.user, membership=membership)
         return envelope(_tenant_data(membership), message=f"Switched to {membership.tenant.name}.")
 
@@ -144,9 +139,8 @@ class TenantDomainsView(APIView):
         membership = selectors.membership_access(
             user=request.user, tenant_id=tenant_id, manage=True
         )
-        data = s.DomainCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        domain = services.domain_add(tenant=membership.tenant, **data.validated_data)
+        data = validated(s.DomainCreateSerializer, request)
+        domain = services.domain_add(tenant=membership.tenant, **data)
         return envelope(
             s.DomainSerializer(domain).data, message="Domain added.", status=status.HTTP_201_CREATED
         )
@@ -179,9 +173,8 @@ class TenantMembersView(APIView):
         membership = selectors.membership_access(
             user=request.user, tenant_id=tenant_id, manage=True
         )
-        data = s.InviteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        invitation = services.invitation_create(membership=membership, **data.validated_data)
+        data = validated(s.InviteSerializer, request)
+        invitation = services.invitation_create(membership=membership, **data)
         return envelope(
             s.InvitationSerializer(invitation).data,
             message=f"Invitation sent to {invitation.email}.",

@@ -13,8 +13,8 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.models import User
 from mifumo.errors import ApplicationError, ErrorCode, exception_handler
+from tests.envelope import assert_error
 from tests.platform.boom_urls import SECRET_DETAIL
-from tests.platform.envelope import assert_error
 
 PROFILE = "/api/auth/profile/"
 LOGIN = "/api/auth/login/"

@@ -7,7 +7,7 @@ from django_redis import get_redis_connection
 
 from mifumo.idempotency import _store_key, request_fingerprint
 from tenants.models import Tenant
-from tests.platform.envelope import assert_error, ok_data
+from tests.envelope import assert_error, ok_data
 
 TENANTS = "/api/tenants/"
 BODY = {"name": "Arusha Coffee", "subdomain": "arusha-coffee"}

@@ -8,8 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tenants.models import Membership, Role
+from tests.envelope import assert_error, ok_data
 from tests.factories import add_member, tenant_with_owner
-from tests.platform.envelope import assert_error, ok_data
 
 
 def members_url(tenant) -> str:

@@ -10,7 +10,7 @@ from django_redis import get_redis_connection
 from mifumo import ratelimit
 from mifumo.ratelimit import RateLimitState, parse_rate, rate_limit_hit
 from tests.conftest import PASSWORD
-from tests.platform.envelope import assert_error
+from tests.envelope import assert_error
 
 LOGIN = "/api/auth/login/"
 REGISTER = "/api/auth/register/"

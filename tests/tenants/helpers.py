@@ -31,32 +31,6 @@ def unknown_id() -> str:
     return str(uuid.uuid4())
 
 
-def assert_error(response, status: int, code: str) -> dict:
-    """The error envelope with `status` and `error_code`; returns the body."""
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["success"] is False
-    assert body["data"] is None
-    assert body["error_code"] == code
-    return body
-
-
-def assert_field_errors(response, *fields: str) -> dict:
-    """A 400 VALIDATION_ERROR whose `errors` name exactly `fields`."""
-    body = assert_error(response, 400, "VALIDATION_ERROR")
-    assert set(body["errors"]) == set(fields), body["errors"]
-    return body
-
-
-def ok_data(response, status: int = 200):
-    """The `data` of a success envelope with `status`."""
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["success"] is True
-    assert body["error_code"] is None
-    return body["data"]
-
-
 def sent_invitation_token(to: str) -> str:
     """The token in the newest invitation email to `to`."""
     (message,) = [m for m in mail.outbox if to in m.to][-1:]

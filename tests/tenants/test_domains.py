@@ -6,15 +6,9 @@ import pytest
 from django.db import connection
 
 from tenants.models import Domain, Role
+from tests.envelope import assert_error, assert_field_errors, ok_data
 from tests.factories import add_member
-from tests.tenants.helpers import (
-    PROFILE,
-    assert_error,
-    assert_field_errors,
-    detail_url,
-    domains_url,
-    ok_data,
-)
+from tests.tenants.helpers import PROFILE, detail_url, domains_url
 
 SHOP = "shop.example.com"
 

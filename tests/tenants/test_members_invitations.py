@@ -8,16 +8,9 @@ from django.utils import timezone
 
 from tenants.models import Invitation, Membership, Role
 from tenants.selectors import invitation_token_hash
+from tests.envelope import assert_error, assert_field_errors, ok_data
 from tests.factories import UserFactory
-from tests.tenants.helpers import (
-    TENANTS,
-    assert_error,
-    assert_field_errors,
-    invitation_url,
-    members_url,
-    ok_data,
-    sent_invitation_token,
-)
+from tests.tenants.helpers import TENANTS, invitation_url, members_url, sent_invitation_token
 
 NEEMA = "neema@example.com"
 

@@ -5,8 +5,9 @@ from django.db import connection
 from django_tenants.utils import get_public_schema_name
 
 from tenants.models import Membership, Role, Tenant
+from tests.envelope import assert_error, ok_data
 from tests.factories import UserFactory, add_member
-from tests.tenants.helpers import PROFILE, TENANTS, assert_error, ok_data
+from tests.tenants.helpers import PROFILE, TENANTS
 
 
 @pytest.fixture

@@ -9,17 +9,9 @@ from django_tenants.utils import schema_exists
 
 from tenants.models import Domain, Membership, Role, Tenant
 from tenants.services import SUBDOMAIN_RE
+from tests.envelope import assert_error, assert_field_errors, ok_data
 from tests.factories import UserFactory, add_member
-from tests.tenants.helpers import (
-    PROFILE,
-    SWITCH,
-    TENANTS,
-    assert_error,
-    assert_field_errors,
-    detail_url,
-    ok_data,
-    unknown_id,
-)
+from tests.tenants.helpers import PROFILE, SWITCH, TENANTS, detail_url, unknown_id
 
 NEW_TENANT = {
     "name": "Duka la Mama",

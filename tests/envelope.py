@@ -1,4 +1,4 @@
-"""Assertions on the one response envelope (DESIGN section 3), shared by the platform tests."""
+"""Assertions on the one response envelope (DESIGN section 3), shared by every test folder."""
 
 ENVELOPE_KEYS = {"success", "message", "data", "error_code", "details"}
 
@@ -14,6 +14,13 @@ def assert_error(response, status: int, code: str) -> dict:
     assert body["error_code"] == code
     assert isinstance(body["message"], str)
     assert body["message"]
+    return body
+
+
+def assert_field_errors(response, *fields: str) -> dict:
+    """A 400 VALIDATION_ERROR whose `errors` name exactly `fields`."""
+    body = assert_error(response, 400, "VALIDATION_ERROR")
+    assert set(body["errors"]) == set(fields), body["errors"]
     return body
 
 
