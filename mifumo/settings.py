@@ -42,6 +42,7 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
@@ -205,7 +206,10 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"sms.tasks.*": {"queue": "sends"}}
+CELERY_TASK_ROUTES = {
+    "sms.tasks.*": {"queue": "sends"},
+    "messaging.tasks.contact_import_*": {"queue": "imports"},
+}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_BEAT_SCHEDULE = {
     "accounts-prune-expired-credentials": {
@@ -231,6 +235,13 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+MEDIA_URL = "media/"
+# Largest contact file accepted for import.
+CONTACT_IMPORT_MAX_BYTES = 50 * 1024 * 1024
+# Files with more rows than this are imported by a worker; smaller ones answer at once.
+CONTACT_IMPORT_SYNC_ROWS = 1000
+DATA_UPLOAD_MAX_MEMORY_SIZE = CONTACT_IMPORT_MAX_BYTES + 1024 * 1024
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {

@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/health/", HealthView.as_view(), name="health"),
     path("api/auth/", include("accounts.urls")),
     path("api/tenants/", include("tenants.urls")),
+    path("api/messaging/", include("messaging.urls")),
     re_path(
         r"^swagger\.(?P<format>json|yaml)$",
         schema_view.without_ui(cache_timeout=0),

@@ -15,8 +15,16 @@ SEED_SHAPED = {
     "/api/auth/logout/",
 }
 # POSTs that act on the URL alone.
-BODYLESS = {("/api/tenants/invite/{token}/", "post")}
+BODYLESS = {
+    ("/api/tenants/invite/{token}/", "post"),
+    ("/api/messaging/contacts/{contact_id}/opt-in/", "post"),
+    ("/api/messaging/segments/{segment_id}/update-count/", "post"),
+}
 PAGINATED = {
+    "/api/messaging/contacts/",
+    "/api/messaging/segments/",
+    "/api/messaging/segments/{segment_id}/contacts/",
+    "/api/messaging/templates/",
     "/api/tenants/",
     "/api/tenants/{tenant_id}/domains/",
     "/api/tenants/{tenant_id}/members/",

@@ -1,0 +1,52 @@
+"""Query filters of the messaging lists (django-filter), and their OpenAPI parameters."""
+
+import django_filters
+from drf_yasg import openapi
+from rest_framework.exceptions import ValidationError
+
+from messaging.selectors import contact_search
+
+CONTACT_ORDERING = ("name", "created_at", "updated_at", "last_contacted_at")
+
+
+class ContactFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(method="filter_search")
+    is_active = django_filters.BooleanFilter()
+    is_opted_in = django_filters.BooleanFilter()
+    ordering = django_filters.OrderingFilter(fields=CONTACT_ORDERING)
+
+    def filter_search(self, queryset, name, value):
+        return contact_search(queryset, value)
+
+    @property
+    def qs(self):
+        queryset = super().qs
+        tags = requested_tags(self.data)
+        return queryset.filter(tags__overlap=tags) if tags else queryset
+
+
+def requested_tags(params) -> list[str]:
+    """Tags in any of the seeds' spellings: tags=a,b; repeated tag=; repeated tags=."""
+    values = [*params.getlist("tags"), *params.getlist("tag")]
+    return sorted({t.strip().lower() for v in values for t in v.split(",") if t.strip()})
+
+
+def filtered(filterset_class, params, queryset):
+    filterset = filterset_class(params, queryset=queryset)
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    return filterset.qs
+
+
+def _query(name, description, kind=openapi.TYPE_STRING, **kwargs):
+    return openapi.Parameter(name, openapi.IN_QUERY, description, type=kind, **kwargs)
+
+
+CONTACT_LIST_PARAMETERS = [
+    _query("search", "Case-insensitive match on name, phone or email"),
+    _query("is_active", "true or false", openapi.TYPE_BOOLEAN),
+    _query("is_opted_in", "true or false", openapi.TYPE_BOOLEAN),
+    _query("tags", "Contacts with any of these tags, comma-separated (or repeat tags=)"),
+    _query("tag", "One tag; repeat for more (any of them)"),
+    _query("ordering", f"One of {', '.join(CONTACT_ORDERING)}, '-' first for descending"),
+]

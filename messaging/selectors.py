@@ -1,0 +1,45 @@
+"""Reads of the messaging app. Every query runs in the request's tenant schema."""
+
+from django.db.models import Q
+from rest_framework import status
+
+from messaging.models import Contact, ContactImport, Segment, Template
+from mifumo.errors import ApplicationError, ErrorCode
+
+
+def _get_or_404(queryset, pk, label: str):
+    try:
+        return queryset.get(pk=pk)
+    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
+        raise ApplicationError(
+            f"{label} not found.", code=ErrorCode.NOT_FOUND, status_code=status.HTTP_404_NOT_FOUND
+        ) from exc
+
+
+def contacts_live():
+    return Contact.objects.filter(deleted_at__isnull=True)
+
+
+def contact_get(*, contact_id) -> Contact:
+    return _get_or_404(contacts_live(), contact_id, "Contact")
+
+
+def contact_search(queryset, term: str):
+    term = term.strip()
+    if not term:
+        return queryset
+    return queryset.filter(
+        Q(name__icontains=term) | Q(phone_e164__icontains=term) | Q(email__icontains=term)
+    )
+
+
+def segment_get(*, segment_id) -> Segment:
+    return _get_or_404(Segment.objects.all(), segment_id, "Segment")
+
+
+def template_get(*, template_id) -> Template:
+    return _get_or_404(Template.objects.all(), template_id, "Template")
+
+
+def contact_import_get(*, import_id) -> ContactImport:
+    return _get_or_404(ContactImport.objects.all(), import_id, "Import")

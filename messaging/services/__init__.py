@@ -1,0 +1,1 @@
+"""Every write to the messaging app, one module per thing it owns."""

@@ -1,0 +1,448 @@
+"""Contact imports: read a CSV or XLSX file, validate its rows, and merge them in sets.
+
+Rows are checked in Python (phone, email, tags; any other column becomes an attribute), then
+each chunk is COPYed into a temporary table and merged with a handful of set-based
+statements: match by phone, then by email; update or skip the matches; insert the rest.
+Good rows are saved and bad ones reported as {row, field, message}.
+"""
+
+import csv
+import io
+import json
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import connection, transaction
+from django.utils import timezone
+from rest_framework import status
+
+from messaging.models import ContactImport
+from messaging.services.contacts import normalize_tags
+from mifumo.errors import ApplicationError, ErrorCode
+from mifumo.phone import InvalidPhoneNumber, normalize_phone
+
+logger = logging.getLogger(__name__)
+
+PHONE_COLUMNS = ("phone", "phone_number", "phone_e164")
+KNOWN_COLUMNS = {"name", "email", "tags", *PHONE_COLUMNS}
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+TAG_SPLIT_RE = re.compile(r"[,;]")
+MAX_REPORTED_ERRORS = 1000
+CHUNK_ROWS = 50_000
+XLSX_MAGIC = b"PK\x03\x04"
+
+
+def _file_error(message: str) -> ApplicationError:
+    return ApplicationError(
+        message,
+        code=ErrorCode.INVALID_IMPORT_FILE,
+        status_code=status.HTTP_400_BAD_REQUEST,
+        errors={"file": [message]},
+    )
+
+
+@dataclass
+class ImportReport:
+    imported_count: int = 0
+    updated_count: int = 0
+    skipped_count: int = 0
+    errors: list[dict] = field(default_factory=list)
+
+    @property
+    def total_processed(self) -> int:
+        return self.imported_count + self.updated_count + self.skipped_count
+
+    def add_error(self, row: int, field_name: str, message: str) -> None:
+        self.skipped_count += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append({"row": row, "field": field_name, "message": message})
+
+    def as_dict(self) -> dict:
+        return {
+            "imported_count": self.imported_count,
+            "updated_count": self.updated_count,
+            "skipped_count": self.skipped_count,
+            "total_processed": self.total_processed,
+            "errors": self.errors,
+        }
+
+
+# --- Reading files
+
+
+def file_format_of(raw: bytes, name: str = "") -> str:
+    if raw.startswith(XLSX_MAGIC) or name.lower().endswith(".xlsx"):
+        return "xlsx"
+    if name and not name.lower().endswith((".csv", ".txt")):
+        raise _file_error("Only CSV and XLSX files can be imported.")
+    return "csv"
+
+
+def check_file(raw: bytes) -> None:
+    if not raw.strip():
+        raise _file_error("The file is empty.")
+    if len(raw) > settings.CONTACT_IMPORT_MAX_BYTES:
+        limit = settings.CONTACT_IMPORT_MAX_BYTES // (1024 * 1024)
+        raise _file_error(f"The file is larger than {limit} MB.")
+
+
+def estimated_rows(raw: bytes, file_format: str) -> int:
+    """Data rows in the file (exact for CSV without quoted newlines; XLSX from its sheet)."""
+    if file_format == "csv":
+        return max(raw.rstrip(b"\r\n").count(b"\n"), 0)
+    sheet = _xlsx_sheet(raw)
+    return max((sheet.max_row or 1) - 1, 0)
+
+
+def _xlsx_sheet(raw: bytes):
+    from openpyxl import load_workbook
+
+    try:
+        return load_workbook(io.BytesIO(raw), read_only=True, data_only=True).worksheets[0]
+    except Exception as exc:  # openpyxl raises many types for a damaged workbook
+        raise _file_error("The XLSX file could not be read.") from exc
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a phone typed as a number: 255712345678.0
+    return str(value).strip()
+
+
+def read_table(raw: bytes, file_format: str) -> tuple[list[str], Iterator[list[str]]]:
+    """The header (lower-cased) and an iterator over the data rows."""
+    if file_format == "xlsx":
+        rows = (
+            [_cell_text(v) for v in row] for row in _xlsx_sheet(raw).iter_rows(values_only=True)
+        )
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise _file_error("The CSV file must be UTF-8 encoded.") from exc
+        rows = csv.reader(io.StringIO(text, newline=""))
+    header = [h.strip().lower() for h in next(rows, [])]
+    if not any(column in header for column in PHONE_COLUMNS):
+        raise _file_error(f"The file needs a phone column: one of {', '.join(PHONE_COLUMNS)}.")
+    return header, rows
+
+
+# --- Validating rows
+
+
+@dataclass(frozen=True)
+class _Row:
+    row_no: int
+    name: str
+    phone: str
+    email: str
+    tags: list[str]
+    attributes: dict
+
+
+def valid_rows(
+    header: list[str], rows: Iterable[list[str]], *, region: str, report: ImportReport, first_row=2
+) -> Iterator[_Row]:
+    """The good rows, with in-file duplicates and bad rows reported (and counted skipped)."""
+    phone_at = next(header.index(c) for c in PHONE_COLUMNS if c in header)
+    name_at = header.index("name") if "name" in header else None
+    email_at = header.index("email") if "email" in header else None
+    tags_at = header.index("tags") if "tags" in header else None
+    extra = [(i, h) for i, h in enumerate(header) if h and h not in KNOWN_COLUMNS]
+    width = len(header)
+    seen_phones: dict[str, int] = {}
+    seen_emails: dict[str, int] = {}
+    for row_no, cells in enumerate(rows, start=first_row):
+        if not any(cells):
+            continue
+        if len(cells) < width:
+            cells = [*cells, *[""] * (width - len(cells))]
+        try:
+            phone = normalize_phone(cells[phone_at], region)
+        except InvalidPhoneNumber as exc:
+            report.add_error(row_no, "phone", str(exc))
+            continue
+        email = cells[email_at].strip().lower() if email_at is not None else ""
+        if email and not EMAIL_RE.match(email):
+            report.add_error(row_no, "email", f"'{email}' is not an email address.")
+            continue
+        if phone in seen_phones:
+            report.add_error(row_no, "phone", f"Duplicate of row {seen_phones[phone]}.")
+            continue
+        if email and email in seen_emails:
+            report.add_error(
+                row_no, "email", f"{email} is already used by row {seen_emails[email]}."
+            )
+            continue
+        seen_phones[phone] = row_no
+        if email:
+            seen_emails[email] = row_no
+        tags = normalize_tags(TAG_SPLIT_RE.split(cells[tags_at])) if tags_at is not None else []
+        attributes = {h: cells[i].strip() for i, h in extra if cells[i].strip()}
+        name = cells[name_at].strip()[:200] if name_at is not None else ""
+        yield _Row(row_no, name, phone, email, tags, attributes)
+
+
+# --- Merging rows into contacts
+
+
+def _pg_array(tags: list[str]) -> str:
+    quoted = (t.replace("\\", "\\\\").replace('"', '\\"') for t in tags)
+    return "{" + ",".join(f'"{t}"' for t in quoted) + "}"
+
+
+_MERGE_SQL = [
+    # Match by phone, then by email.
+    """UPDATE import_rows r SET contact_id = c.id, was_deleted = c.deleted_at IS NOT NULL
+       FROM messaging_contact c WHERE c.phone_e164 = r.phone""",
+    """UPDATE import_rows r SET contact_id = c.id, was_deleted = c.deleted_at IS NOT NULL
+       FROM messaging_contact c
+       WHERE r.contact_id IS NULL AND r.email <> '' AND c.email = r.email""",
+    # An email that belongs to another contact than the one this row matched.
+    """UPDATE import_rows r SET conflict = 'email'
+       FROM messaging_contact c
+       WHERE r.email <> '' AND c.email = r.email AND c.id <> r.contact_id""",
+    # Two rows (one by phone, one by email) matching the same contact: the first one wins.
+    """UPDATE import_rows r SET conflict = 'contact'
+       FROM (SELECT row_no, row_number() OVER (PARTITION BY contact_id ORDER BY row_no) AS n
+             FROM import_rows WHERE contact_id IS NOT NULL) d
+       WHERE d.row_no = r.row_no AND d.n > 1 AND r.conflict = ''""",
+]
+_UPDATE_SQL = """
+    UPDATE messaging_contact c SET
+        name = CASE WHEN r.name <> '' THEN r.name ELSE c.name END,
+        phone_e164 = r.phone,
+        email = CASE WHEN r.email <> '' THEN r.email ELSE c.email END,
+        tags = c.tags || ARRAY(SELECT unnest(r.tags) EXCEPT SELECT unnest(c.tags)),
+        attributes = c.attributes || r.attributes,
+        deleted_at = NULL,
+        updated_at = now()
+    FROM import_rows r
+    WHERE c.id = r.contact_id AND r.conflict = '' AND (%(update_existing)s OR r.was_deleted)
+"""
+_INSERT_SQL = """
+    INSERT INTO messaging_contact (id, name, phone_e164, email, attributes, tags, is_active,
+        is_opted_in, opt_out_reason, created_by_id, created_at, updated_at)
+    SELECT gen_random_uuid(), r.name, r.phone, r.email, r.attributes, r.tags, true, false, '',
+        %(created_by)s, now(), now()
+    FROM import_rows r WHERE r.contact_id IS NULL AND r.conflict = ''
+    ON CONFLICT DO NOTHING
+"""
+
+
+def merge_rows(
+    rows: list[_Row],
+    *,
+    report: ImportReport,
+    update_existing: bool,
+    skip_duplicates: bool,
+    created_by_id: int | None,
+) -> None:
+    """Merge one chunk of validated rows into the tenant's contacts, inside a transaction."""
+    if not rows:
+        return
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        attributes = json.dumps(row.attributes) if row.attributes else "{}"
+        writer.writerow(
+            (row.row_no, row.name, row.phone, row.email, _pg_array(row.tags), attributes)
+        )
+    buffer.seek(0)
+    params = {"update_existing": update_existing, "created_by": created_by_id}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """CREATE TEMP TABLE import_rows (
+                   row_no int PRIMARY KEY, name text, phone text, email text, tags varchar(64)[],
+                   attributes jsonb, contact_id uuid, was_deleted boolean NOT NULL DEFAULT false,
+                   conflict text NOT NULL DEFAULT ''
+               ) ON COMMIT DROP"""
+        )
+        cursor.copy_expert(
+            "COPY import_rows (row_no, name, phone, email, tags, attributes) "
+            "FROM STDIN WITH (FORMAT csv)",
+            buffer,
+        )
+        cursor.execute("ANALYZE import_rows")
+        for statement in _MERGE_SQL:
+            cursor.execute(statement)
+        cursor.execute(_UPDATE_SQL, params)
+        cursor.execute(_INSERT_SQL, params)
+        inserted = cursor.rowcount
+        cursor.execute(
+            """SELECT
+                 count(*) FILTER (WHERE contact_id IS NULL AND conflict = ''),
+                 count(*) FILTER (WHERE contact_id IS NOT NULL AND conflict = '' AND was_deleted),
+                 count(*) FILTER (WHERE contact_id IS NOT NULL AND conflict = ''
+                                  AND NOT was_deleted)
+               FROM import_rows"""
+        )
+        new_rows, revived, existing = cursor.fetchone()
+        cursor.execute(
+            "SELECT row_no, conflict, email FROM import_rows WHERE conflict <> '' ORDER BY row_no"
+        )
+        conflicts = cursor.fetchall()
+        if not update_existing and not skip_duplicates:
+            cursor.execute(
+                """SELECT row_no, phone FROM import_rows
+                   WHERE contact_id IS NOT NULL AND conflict = '' AND NOT was_deleted
+                   ORDER BY row_no LIMIT %s""",
+                [MAX_REPORTED_ERRORS],
+            )
+            existing_rows = cursor.fetchall()
+        else:
+            existing_rows = []
+    report.imported_count += inserted + revived
+    report.skipped_count += new_rows - inserted  # taken by a concurrent write meanwhile
+    if update_existing:
+        report.updated_count += existing
+    elif existing_rows:
+        for row_no, phone in existing_rows:
+            report.add_error(row_no, "phone", f"A contact with {phone} already exists.")
+        report.skipped_count += existing - len(existing_rows)
+    else:
+        report.skipped_count += existing
+    for row_no, conflict, email in conflicts:
+        message = (
+            f"{email} belongs to another contact."
+            if conflict == "email"
+            else "Matches the same contact as an earlier row."
+        )
+        report.add_error(row_no, "email" if conflict == "email" else "phone", message)
+
+
+def _chunks(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# --- Entry points
+
+
+def contacts_import_now(
+    *,
+    raw: bytes,
+    file_format: str,
+    region: str,
+    update_existing: bool,
+    skip_duplicates: bool,
+    created_by_id: int | None,
+) -> ImportReport:
+    """Import a small file within the request, all rows in one transaction."""
+    report = ImportReport()
+    header, rows = read_table(raw, file_format)
+    with transaction.atomic():
+        merge_rows(
+            list(valid_rows(header, rows, region=region, report=report)),
+            report=report,
+            update_existing=update_existing,
+            skip_duplicates=skip_duplicates,
+            created_by_id=created_by_id,
+        )
+    return report
+
+
+def contact_import_queue(
+    *,
+    raw: bytes,
+    file_format: str,
+    total_rows: int,
+    update_existing: bool,
+    skip_duplicates: bool,
+    created_by,
+) -> ContactImport:
+    """Keep the file and hand it to a worker on the `imports` queue once this commits."""
+    from messaging.tasks import contact_import_run
+
+    job = ContactImport(
+        file_format=file_format,
+        total_rows=total_rows,
+        update_existing=update_existing,
+        skip_duplicates=skip_duplicates,
+        created_by=created_by,
+    )
+    job.file.save(f"{job.id}.{file_format}", ContentFile(raw), save=False)
+    job.save()
+    contact_import_run.delay_on_commit(import_id=str(job.id))
+    return job
+
+
+def contact_import_run(*, import_id: str, region: str) -> None:
+    """Run a queued import in committed chunks; a rerun resumes after `rows_done`."""
+    claimed = ContactImport.objects.filter(
+        pk=import_id, status__in=[ContactImport.Status.QUEUED, ContactImport.Status.RUNNING]
+    ).update(status=ContactImport.Status.RUNNING, started_at=timezone.now())
+    if not claimed:
+        return
+    job = ContactImport.objects.get(pk=import_id)
+    report = ImportReport(job.imported_count, job.updated_count, job.skipped_count, job.errors)
+    try:
+        _run_chunks(job, report, region)
+    except ApplicationError as exc:
+        _finish(job, report, ContactImport.Status.FAILED, failure=exc.message)
+    except Exception:
+        logger.exception("Contact import %s failed", job.pk)
+        failure = f"Internal error; the first {job.rows_done} rows were saved as counted."
+        _finish(job, report, ContactImport.Status.FAILED, failure=failure)
+    else:
+        job.rows_done = max(job.rows_done, job.total_rows)
+        _finish(job, report, ContactImport.Status.COMPLETED)
+
+
+def _run_chunks(job: ContactImport, report: ImportReport, region: str) -> None:
+    with job.file.open("rb") as handle:
+        raw = handle.read()
+    header, rows = read_table(raw, job.file_format)
+    for _ in range(job.rows_done):  # rows a previous run already committed
+        next(rows, None)
+    good = valid_rows(
+        header, _counting(rows, job), region=region, report=report, first_row=job.rows_done + 2
+    )
+    for chunk in _chunks(good, CHUNK_ROWS):
+        with transaction.atomic():
+            merge_rows(
+                chunk,
+                report=report,
+                update_existing=job.update_existing,
+                skip_duplicates=job.skip_duplicates,
+                created_by_id=job.created_by_id,
+            )
+            _save_progress(job, report)
+
+
+class _counting:
+    """Iterates rows, counting them on the job so progress can be saved after each chunk."""
+
+    def __init__(self, rows, job):
+        self.rows, self.job = rows, job
+
+    def __iter__(self):
+        for cells in self.rows:
+            self.job.rows_done += 1
+            yield cells
+
+
+def _save_progress(job: ContactImport, report: ImportReport, *extra_fields: str) -> None:
+    job.imported_count = report.imported_count
+    job.updated_count = report.updated_count
+    job.skipped_count = report.skipped_count
+    job.errors = report.errors
+    fields = ["imported_count", "updated_count", "skipped_count", "errors", "rows_done"]
+    job.save(update_fields=[*fields, *extra_fields])
+
+
+def _finish(job: ContactImport, report: ImportReport, status_: str, failure: str = "") -> None:
+    job.status, job.failure, job.finished_at = status_, failure, timezone.now()
+    _save_progress(job, report, "status", "failure", "finished_at")

@@ -1,0 +1,58 @@
+"""Segment writes. A segment's count is stored so reading it is cheap; every write recounts."""
+
+from django.utils import timezone
+from rest_framework import status
+
+from messaging.models import Segment
+from messaging.segment_filters import SegmentFilterError, segment_filter_q
+from messaging.selectors import contacts_live
+from mifumo.errors import ApplicationError, ErrorCode
+
+
+def segment_members(segment: Segment):
+    return contacts_live().filter(segment_filter_q(segment.filter_json))
+
+
+def _checked_filter(filter_json) -> dict:
+    try:
+        segment_filter_q(filter_json)
+    except SegmentFilterError as exc:
+        raise ApplicationError(
+            "The segment filter is not valid.",
+            code=ErrorCode.INVALID_SEGMENT_FILTER,
+            status_code=status.HTTP_400_BAD_REQUEST,
+            details=exc.errors,
+            errors={"filter_json": [f"{key}: {message}" for key, message in exc.errors.items()]},
+        ) from exc
+    return filter_json
+
+
+def segment_count_refresh(*, segment: Segment) -> Segment:
+    segment.contact_count = segment_members(segment).count()
+    segment.counted_at = timezone.now()
+    segment.save(update_fields=["contact_count", "counted_at", "updated_at"])
+    return segment
+
+
+def segment_create(*, name: str, description: str = "", filter_json=None, created_by=None):
+    segment = Segment(
+        name=name,
+        description=description,
+        filter_json=_checked_filter(filter_json or {}),
+        created_by=created_by,
+    )
+    segment.save()
+    return segment_count_refresh(segment=segment)
+
+
+def segment_update(*, segment: Segment, data: dict) -> Segment:
+    if "filter_json" in data:
+        data = {**data, "filter_json": _checked_filter(data["filter_json"] or {})}
+    for field, value in data.items():
+        setattr(segment, field, value)
+    segment.save()
+    return segment_count_refresh(segment=segment)
+
+
+def segment_delete(*, segment: Segment) -> None:
+    segment.delete()

@@ -1,0 +1,80 @@
+"""Template writes and rendering. Placeholders are {{name}}; variables are read from the text."""
+
+import re
+
+from messaging.models import Contact, Template
+from sms.segments import segment_info
+
+VARIABLE_RE = re.compile(r"{{\s*([A-Za-z_][\w.]*)\s*}}")
+
+
+def template_variables(content: str) -> list[str]:
+    return list(dict.fromkeys(VARIABLE_RE.findall(content)))
+
+
+def template_render(content: str, values: dict) -> tuple[str, list[str]]:
+    """The text with each placeholder filled; a missing value renders empty and is listed."""
+    missing = []
+
+    def fill(match):
+        value = values.get(match.group(1))
+        if value is None or value == "":
+            missing.append(match.group(1))
+            return ""
+        return str(value)
+
+    return VARIABLE_RE.sub(fill, content), list(dict.fromkeys(missing))
+
+
+def contact_variables(contact: Contact) -> dict:
+    first_name, _, last_name = contact.name.partition(" ")
+    return {
+        **contact.attributes,
+        "name": contact.name,
+        "first_name": first_name,
+        "last_name": last_name,
+        "phone": contact.phone_e164,
+        "phone_e164": contact.phone_e164,
+        "email": contact.email,
+    }
+
+
+def _approval_for(channel: str) -> str:
+    # Meta reviews WhatsApp templates; SMS text needs no review.
+    if channel == Template.Channel.WHATSAPP:
+        return Template.ApprovalStatus.PENDING
+    return Template.ApprovalStatus.APPROVED
+
+
+def template_create(*, data: dict, created_by=None) -> Template:
+    template = Template(created_by=created_by, **data)
+    template.variables = template_variables(template.content)
+    template.approval_status = _approval_for(template.channel)
+    template.save()
+    return template
+
+
+def template_update(*, template: Template, data: dict) -> Template:
+    for field, value in data.items():
+        setattr(template, field, value)
+    template.variables = template_variables(template.content)
+    if {"content", "channel"} & data.keys():
+        template.approval_status = _approval_for(template.channel)
+    template.save()
+    return template
+
+
+def template_delete(*, template: Template) -> None:
+    template.delete()
+
+
+def template_preview(*, template: Template, values: dict) -> dict:
+    text, missing = template_render(template.content, values)
+    info = segment_info(text)
+    return {
+        "text": text,
+        "encoding": info.encoding,
+        "characters": info.units,
+        "segments": info.segments,
+        "missing_variables": missing,
+    }

@@ -1,0 +1,51 @@
+from django.urls import path
+
+from messaging.views import contacts, segments, templates
+
+urlpatterns = [
+    path("contacts/", contacts.ContactListView.as_view(), name="contact-list"),
+    path("contacts/bulk-import/", contacts.ContactImportView.as_view(), name="contact-import"),
+    path(
+        "contacts/bulk-import/<uuid:import_id>/",
+        contacts.ContactImportDetailView.as_view(),
+        name="contact-import-detail",
+    ),
+    path(
+        "contacts/<uuid:contact_id>/", contacts.ContactDetailView.as_view(), name="contact-detail"
+    ),
+    path(
+        "contacts/<uuid:contact_id>/opt-in/",
+        contacts.ContactOptInView.as_view(),
+        name="contact-opt-in",
+    ),
+    path(
+        "contacts/<uuid:contact_id>/opt-out/",
+        contacts.ContactOptOutView.as_view(),
+        name="contact-opt-out",
+    ),
+    path("segments/", segments.SegmentListView.as_view(), name="segment-list"),
+    path(
+        "segments/<uuid:segment_id>/", segments.SegmentDetailView.as_view(), name="segment-detail"
+    ),
+    path(
+        "segments/<uuid:segment_id>/update-count/",
+        segments.SegmentCountView.as_view(),
+        name="segment-count",
+    ),
+    path(
+        "segments/<uuid:segment_id>/contacts/",
+        segments.SegmentContactsView.as_view(),
+        name="segment-contacts",
+    ),
+    path("templates/", templates.TemplateListView.as_view(), name="template-list"),
+    path(
+        "templates/<uuid:template_id>/",
+        templates.TemplateDetailView.as_view(),
+        name="template-detail",
+    ),
+    path(
+        "templates/<uuid:template_id>/preview/",
+        templates.TemplatePreviewView.as_view(),
+        name="template-preview",
+    ),
+]

@@ -1,0 +1,1 @@
+"""Thin DRF views of the messaging app, one module per resource."""

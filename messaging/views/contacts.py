@@ -1,0 +1,188 @@
+"""Contacts: list, upsert, read, update, soft delete, opt-in/out, bulk import."""
+
+from django.conf import settings
+from rest_framework import status
+from rest_framework.views import APIView
+
+from messaging import selectors
+from messaging import serializers as s
+from messaging.filters import CONTACT_LIST_PARAMETERS, ContactFilter, filtered
+from messaging.services import contacts as services
+from messaging.services import imports
+from mifumo.idempotency import idempotent
+from mifumo.openapi import api_doc, enveloped
+from mifumo.pagination import paginated
+from mifumo.permissions import IsTenantMember
+from mifumo.responses import envelope
+from mifumo.validation import validated
+
+TAGS = ["contacts"]
+
+
+def _contact_input(request, *, partial=False) -> dict:
+    data = s.ContactInputSerializer(
+        data=request.data, partial=partial, context={"request": request}
+    )
+    data.is_valid(raise_exception=True)
+    return data.validated_data
+
+
+class ContactListView(APIView):
+    permission_classes = (IsTenantMember,)
+
+    @api_doc(
+        summary="List contacts (search, filters, tags, ordering)",
+        responses={200: enveloped(s.ContactSerializer, paginated=True)},
+        errors=(400, 401, 403, 404),
+        tags=TAGS,
+        paginated=True,
+        manual_parameters=CONTACT_LIST_PARAMETERS,
+    )
+    def get(self, request):
+        contacts = filtered(ContactFilter, request.query_params, selectors.contacts_live())
+        return paginated(
+            request, contacts, lambda page: s.ContactSerializer(page, many=True).data, view=self
+        )
+
+    @api_doc(
+        summary="Create a contact, or update the one with this phone (then email)",
+        request=s.ContactInputSerializer,
+        responses={201: enveloped(s.ContactUpsertResultSerializer)},
+        errors=(400, 401, 403, 409, 422),
+        tags=TAGS,
+    )
+    @idempotent
+    def post(self, request):
+        contact, upserted = services.contact_upsert(
+            data=_contact_input(request), created_by=request.user
+        )
+        data = {**s.ContactSerializer(contact).data, "upserted": upserted}
+        if upserted:
+            return envelope(data, message="Contact updated.")
+        return envelope(data, message="Contact created.", status=status.HTTP_201_CREATED)
+
+
+class ContactDetailView(APIView):
+    permission_classes = (IsTenantMember,)
+
+    @api_doc(
+        summary="A contact",
+        responses={200: enveloped(s.ContactSerializer)},
+        errors=(401, 403, 404),
+        tags=TAGS,
+    )
+    def get(self, request, contact_id):
+        return envelope(s.ContactSerializer(selectors.contact_get(contact_id=contact_id)).data)
+
+    @api_doc(
+        summary="Update a contact (a partial body is fine)",
+        request=s.ContactInputSerializer,
+        responses={200: enveloped(s.ContactSerializer)},
+        errors=(400, 401, 403, 404),
+        tags=TAGS,
+    )
+    def put(self, request, contact_id):
+        contact = selectors.contact_get(contact_id=contact_id)
+        contact = services.contact_update(
+            contact=contact, data=_contact_input(request, partial=True)
+        )
+        return envelope(s.ContactSerializer(contact).data, message="Contact updated.")
+
+    @api_doc(
+        summary="Delete a contact (it disappears from every read)",
+        responses={200: enveloped(None)},
+        errors=(401, 403, 404),
+        tags=TAGS,
+    )
+    def delete(self, request, contact_id):
+        services.contact_delete(contact=selectors.contact_get(contact_id=contact_id))
+        return envelope(message="Contact deleted.")
+
+
+class ContactOptInView(APIView):
+    permission_classes = (IsTenantMember,)
+
+    @api_doc(
+        summary="Mark a contact as opted in",
+        responses={200: enveloped(s.ContactSerializer)},
+        errors=(401, 403, 404),
+        tags=TAGS,
+    )
+    def post(self, request, contact_id):
+        contact = services.contact_opt_in(contact=selectors.contact_get(contact_id=contact_id))
+        return envelope(s.ContactSerializer(contact).data, message="Contact opted in successfully")
+
+
+class ContactOptOutView(APIView):
+    permission_classes = (IsTenantMember,)
+
+    @api_doc(
+        summary="Mark a contact as opted out, with a reason",
+        request=s.OptOutSerializer,
+        responses={200: enveloped(s.ContactSerializer)},
+        errors=(400, 401, 403, 404),
+        tags=TAGS,
+    )
+    def post(self, request, contact_id):
+        contact = selectors.contact_get(contact_id=contact_id)
+        reason = validated(s.OptOutSerializer, request)["reason"]
+        contact = services.contact_opt_out(contact=contact, reason=reason)
+        return envelope(s.ContactSerializer(contact).data, message="Contact opted out successfully")
+
+
+class ContactImportView(APIView):
+    permission_classes = (IsTenantMember,)
+
+    @api_doc(
+        summary="Import contacts from CSV or XLSX: small files at once, large ones by a worker",
+        request=s.BulkImportInputSerializer,
+        responses={
+            200: enveloped(s.ImportResultSerializer),
+            202: enveloped(s.ContactImportSerializer),
+        },
+        errors=(400, 401, 403, 409, 422),
+        tags=TAGS,
+    )
+    @idempotent
+    def post(self, request):
+        data = validated(s.BulkImportInputSerializer, request)
+        upload = data.get("file")
+        raw = upload.read() if upload else data["csv_data"].encode()
+        imports.check_file(raw)
+        file_format = imports.file_format_of(raw, upload.name if upload else "data.csv")
+        rows = imports.estimated_rows(raw, file_format)
+        options = {
+            "update_existing": data["update_existing"],
+            "skip_duplicates": data["skip_duplicates"],
+        }
+        if rows <= settings.CONTACT_IMPORT_SYNC_ROWS:
+            report = imports.contacts_import_now(
+                raw=raw,
+                file_format=file_format,
+                region=request.tenant.country,
+                created_by_id=request.user.pk,
+                **options,
+            )
+            return envelope(report.as_dict(), message="Import finished.")
+        job = imports.contact_import_queue(
+            raw=raw, file_format=file_format, total_rows=rows, created_by=request.user, **options
+        )
+        return envelope(
+            s.ContactImportSerializer(job).data,
+            message=f"Importing {rows} rows in the background.",
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class ContactImportDetailView(APIView):
+    permission_classes = (IsTenantMember,)
+
+    @api_doc(
+        summary="Progress, counts and errors of a background import",
+        responses={200: enveloped(s.ContactImportSerializer)},
+        errors=(401, 403, 404),
+        tags=TAGS,
+    )
+    def get(self, request, import_id):
+        job = selectors.contact_import_get(import_id=import_id)
+        return envelope(s.ContactImportSerializer(job).data)
