@@ -7,8 +7,8 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Upper
+from django.db.models import Q, Value
+from django.db.models.functions import Concat, Upper
 
 
 def _created_by():
@@ -23,6 +23,12 @@ def _created_by():
         db_index=False,
         related_name="+",
     )
+
+
+# What contact search matches against; the same expression is indexed (contact_search_trgm).
+CONTACT_SEARCH_TEXT = Upper(
+    Concat("name", Value(" "), "phone_e164", Value(" "), "email", output_field=models.TextField())
+)
 
 
 class Contact(models.Model):
@@ -60,10 +66,8 @@ class Contact(models.Model):
         indexes = [
             models.Index(fields=["-created_at", "id"], name="contact_created"),
             GinIndex(fields=["tags"], name="contact_tags"),
-            # `icontains` compiles to UPPER(col::text) LIKE UPPER(%s): trigram indexes on UPPER.
-            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="contact_name_trgm"),
-            GinIndex(OpClass(Upper("email"), name="gin_trgm_ops"), name="contact_email_trgm"),
-            GinIndex(OpClass(Upper("phone_e164"), name="gin_trgm_ops"), name="contact_phone_trgm"),
+            # One trigram index over name, phone and email: a third of the write cost of three.
+            GinIndex(OpClass(CONTACT_SEARCH_TEXT, name="gin_trgm_ops"), name="contact_search_trgm"),
         ]
 
     def __str__(self):

@@ -1,9 +1,8 @@
 """Reads of the messaging app. Every query runs in the request's tenant schema."""
 
-from django.db.models import Q
 from rest_framework import status
 
-from messaging.models import Contact, ContactImport, Segment, Template
+from messaging.models import CONTACT_SEARCH_TEXT, Contact, ContactImport, Segment, Template
 from mifumo.errors import ApplicationError, ErrorCode
 
 
@@ -25,11 +24,12 @@ def contact_get(*, contact_id) -> Contact:
 
 
 def contact_search(queryset, term: str):
+    """Case-insensitive substring match on name, phone or email (trigram-indexed)."""
     term = term.strip()
     if not term:
         return queryset
-    return queryset.filter(
-        Q(name__icontains=term) | Q(phone_e164__icontains=term) | Q(email__icontains=term)
+    return queryset.alias(search_text=CONTACT_SEARCH_TEXT).filter(
+        search_text__contains=term.upper()
     )
 
 

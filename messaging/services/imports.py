@@ -265,8 +265,9 @@ def merge_rows(
                ) ON COMMIT DROP"""
         )
         cursor.copy_expert(
+            # In CSV an unquoted empty field is NULL; empty names and emails are ''.
             "COPY import_rows (row_no, name, phone, email, tags, attributes) "
-            "FROM STDIN WITH (FORMAT csv)",
+            "FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL (name, email))",
             buffer,
         )
         cursor.execute("ANALYZE import_rows")
