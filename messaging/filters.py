@@ -1,6 +1,7 @@
 """Query filters of the messaging lists (django-filter), and their OpenAPI parameters."""
 
 import django_filters
+from django.db.models import F
 from drf_yasg import openapi
 from rest_framework.exceptions import ValidationError
 
@@ -22,7 +23,14 @@ class ContactFilter(django_filters.FilterSet):
     def qs(self):
         queryset = super().qs
         tags = requested_tags(self.data)
-        return queryset.filter(tags__overlap=tags) if tags else queryset
+        if tags:
+            queryset = queryset.filter(tags__overlap=tags)
+        if self.data.get("search", "").strip() and not self.data.get("ordering"):
+            # Same order as the default, but NULLS LAST is not what the created_at index
+            # holds: Postgres then finds the matches with the trigram index and sorts them,
+            # instead of walking the newest contacts and filtering (seconds at 1M contacts).
+            queryset = queryset.order_by(F("created_at").desc(nulls_last=True), "id")
+        return queryset
 
 
 def requested_tags(params) -> list[str]:

