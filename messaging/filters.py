@@ -25,7 +25,9 @@ class ContactFilter(django_filters.FilterSet):
         tags = requested_tags(self.data)
         if tags:
             queryset = queryset.filter(tags__overlap=tags)
-        if self.data.get("search", "").strip() and not self.data.get("ordering"):
+        if self.data.get("ordering"):
+            queryset = queryset.order_by(*queryset.query.order_by, "id")  # a total order
+        elif self.data.get("search", "").strip():
             # Same order as the default, but NULLS LAST is not what the created_at index
             # holds: Postgres then finds the matches with the trigram index and sorts them,
             # instead of walking the newest contacts and filtering (seconds at 1M contacts).

@@ -26,8 +26,18 @@ def _created_by():
 
 
 # What contact search matches against; the same expression is indexed (contact_search_trgm).
+# Fields are joined with the ASCII unit separator, which no search term holds, so a term never
+# matches across two fields.
+SEARCH_FIELD_SEPARATOR = "\x1f"
 CONTACT_SEARCH_TEXT = Upper(
-    Concat("name", Value(" "), "phone_e164", Value(" "), "email", output_field=models.TextField())
+    Concat(
+        "name",
+        Value(SEARCH_FIELD_SEPARATOR),
+        "phone_e164",
+        Value(SEARCH_FIELD_SEPARATOR),
+        "email",
+        output_field=models.TextField(),
+    )
 )
 
 

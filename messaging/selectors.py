@@ -1,8 +1,17 @@
 """Reads of the messaging app. Every query runs in the request's tenant schema."""
 
+from django.db.models import Value
+from django.db.models.functions import Upper
 from rest_framework import status
 
-from messaging.models import CONTACT_SEARCH_TEXT, Contact, ContactImport, Segment, Template
+from messaging.models import (
+    CONTACT_SEARCH_TEXT,
+    SEARCH_FIELD_SEPARATOR,
+    Contact,
+    ContactImport,
+    Segment,
+    Template,
+)
 from mifumo.errors import ApplicationError, ErrorCode
 
 
@@ -24,13 +33,15 @@ def contact_get(*, contact_id) -> Contact:
 
 
 def contact_search(queryset, term: str):
-    """Case-insensitive substring match on name, phone or email (trigram-indexed)."""
-    term = term.strip()
+    """Case-insensitive substring match on name, phone or email (trigram-indexed).
+
+    Postgres upper-cases both sides, so letters Python would expand (ß -> SS) compare alike.
+    """
+    term = term.replace(SEARCH_FIELD_SEPARATOR, "").strip()
     if not term:
         return queryset
-    return queryset.alias(search_text=CONTACT_SEARCH_TEXT).filter(
-        search_text__contains=term.upper()
-    )
+    matches = queryset.alias(search_text=CONTACT_SEARCH_TEXT)
+    return matches.filter(search_text__contains=Upper(Value(term)))
 
 
 def segment_get(*, segment_id) -> Segment:

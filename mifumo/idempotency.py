@@ -41,9 +41,11 @@ def request_fingerprint(request) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _store_key(request, key: str) -> str:
+def _store_key(request, key: str, scope: str = "platform") -> str:
+    """Per caller and key; routes over one tenant's data add the tenant (`scope`), so the same
+    key sent to another tenant is a new request there, not a replay of the first tenant's."""
     digest = hashlib.sha256(key.encode()).hexdigest()
-    return shared_key("idempotency", principal_of(request), digest)
+    return shared_key("idempotency", scope, principal_of(request), digest)
 
 
 def idempotent(handler):
@@ -61,7 +63,8 @@ def idempotent(handler):
                 errors={HEADER: [f"Ensure this value has at most {MAX_KEY_LENGTH} characters."]},
             )
         redis = get_redis_connection("default")
-        store_key = _store_key(request, key)
+        scope = request.tenant.schema_name if getattr(view, "tenant_scoped", False) else "platform"
+        store_key = _store_key(request, key, scope)
         fingerprint = request_fingerprint(request)
         pending = json.dumps({"state": "pending", "fingerprint": fingerprint})
         if not redis.set(store_key, pending, nx=True, ex=settings.IDEMPOTENCY_LOCK_SECONDS):

@@ -1,4 +1,4 @@
-"""Platform routes: health."""
+"""Platform routes (health) and the base of every route over one tenant's data."""
 
 from django.db import connection
 from django_redis import get_redis_connection
@@ -9,6 +9,15 @@ from rest_framework.views import APIView
 
 from mifumo.errors import ErrorCode
 from mifumo.openapi import api_doc, enveloped
+from mifumo.permissions import IsTenantMember
+
+
+class TenantScopedView(APIView):
+    """A route over the request tenant's data: active members only, and Idempotency-Key
+    records kept per tenant."""
+
+    permission_classes = (IsTenantMember,)
+    tenant_scoped = True
 
 
 class HealthSerializer(serializers.Serializer):

@@ -18,6 +18,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from rest_framework import status
 
@@ -33,6 +34,8 @@ KNOWN_COLUMNS = {"name", "email", "tags", *PHONE_COLUMNS}
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TAG_SPLIT_RE = re.compile(r"[,;]")
 MAX_REPORTED_ERRORS = 1000
+MAX_EMAIL_LENGTH = 254
+MAX_TAG_LENGTH = 64
 CHUNK_ROWS = 50_000
 XLSX_MAGIC = b"PK\x03\x04"
 
@@ -87,8 +90,8 @@ def check_file(raw: bytes) -> None:
     if not raw.strip():
         raise _file_error("The file is empty.")
     if len(raw) > settings.CONTACT_IMPORT_MAX_BYTES:
-        limit = settings.CONTACT_IMPORT_MAX_BYTES // (1024 * 1024)
-        raise _file_error(f"The file is larger than {limit} MB.")
+        limit = filesizeformat(settings.CONTACT_IMPORT_MAX_BYTES)
+        raise _file_error(f"The file is larger than {limit}.")
 
 
 def estimated_rows(raw: bytes, file_format: str) -> int:
@@ -113,21 +116,36 @@ def _cell_text(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # a phone typed as a number: 255712345678.0
-    return str(value).strip()
+    return str(value).replace("\x00", "").strip()
+
+
+def _read_errors_as_file_errors(rows: Iterator[list[str]]) -> Iterator[list[str]]:
+    """A row the reader cannot parse (a damaged XLSX, a CSV cell over the csv module's size
+    limit) fails the file with a clear message, not the request with a 500."""
+    row_no = 1
+    try:
+        for row_no, row in enumerate(rows, start=1):  # noqa: B007 -- reported below
+            yield row
+    except ApplicationError:
+        raise
+    except Exception as exc:  # csv.Error, zipfile/XML errors from openpyxl
+        raise _file_error(f"The file cannot be read after row {row_no}: {exc}") from exc
 
 
 def read_table(raw: bytes, file_format: str) -> tuple[list[str], Iterator[list[str]]]:
     """The header (lower-cased) and an iterator over the data rows."""
     if file_format == "xlsx":
-        rows = (
+        rows = _read_errors_as_file_errors(
             [_cell_text(v) for v in row] for row in _xlsx_sheet(raw).iter_rows(values_only=True)
         )
     else:
+        if b"\x00" in raw:
+            raise _file_error("The CSV file must be UTF-8 text (it holds NUL bytes: UTF-16?).")
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise _file_error("The CSV file must be UTF-8 encoded.") from exc
-        rows = csv.reader(io.StringIO(text, newline=""))
+        rows = _read_errors_as_file_errors(csv.reader(io.StringIO(text, newline="")))
     header = [h.strip().lower() for h in next(rows, [])]
     if not any(column in header for column in PHONE_COLUMNS):
         raise _file_error(f"The file needs a phone column: one of {', '.join(PHONE_COLUMNS)}.")
@@ -171,8 +189,8 @@ def valid_rows(
             report.add_error(row_no, "phone", str(exc))
             continue
         email = cells[email_at].strip().lower() if email_at is not None else ""
-        if email and not EMAIL_RE.match(email):
-            report.add_error(row_no, "email", f"'{email}' is not an email address.")
+        if email and (len(email) > MAX_EMAIL_LENGTH or not EMAIL_RE.match(email)):
+            report.add_error(row_no, "email", f"'{email[:80]}' is not an email address.")
             continue
         if phone in seen_phones:
             report.add_error(row_no, "phone", f"Duplicate of row {seen_phones[phone]}.")
@@ -186,6 +204,9 @@ def valid_rows(
         if email:
             seen_emails[email] = row_no
         tags = normalize_tags(TAG_SPLIT_RE.split(cells[tags_at])) if tags_at is not None else []
+        if any(len(tag) > MAX_TAG_LENGTH for tag in tags):
+            report.add_error(row_no, "tags", f"Tags are at most {MAX_TAG_LENGTH} characters.")
+            continue
         attributes = {h: cells[i].strip() for i, h in extra if cells[i].strip()}
         name = cells[name_at].strip()[:200] if name_at is not None else ""
         yield _Row(row_no, name, phone, email, tags, attributes)
@@ -266,6 +287,7 @@ def merge_rows(
     buffer.seek(0)
     params = {"update_existing": update_existing, "created_by": created_by_id}
     with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS import_rows")
         cursor.execute(
             """CREATE TEMP TABLE import_rows (
                    row_no int PRIMARY KEY, name text, phone text, email text, tags varchar(64)[],

@@ -38,7 +38,7 @@ def segment_create(*, name: str, description: str = "", filter_json=None, create
     segment = Segment(
         name=name,
         description=description,
-        filter_json=_checked_filter(filter_json or {}),
+        filter_json=_checked_filter({} if filter_json is None else filter_json),
         created_by=created_by,
     )
     segment.save()
@@ -47,7 +47,8 @@ def segment_create(*, name: str, description: str = "", filter_json=None, create
 
 def segment_update(*, segment: Segment, data: dict) -> Segment:
     if "filter_json" in data:
-        data = {**data, "filter_json": _checked_filter(data["filter_json"] or {})}
+        filter_json = data["filter_json"]
+        data = {**data, "filter_json": _checked_filter({} if filter_json is None else filter_json)}
     for field, value in data.items():
         setattr(segment, field, value)
     segment.save()

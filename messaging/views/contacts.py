@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from rest_framework import status
-from rest_framework.views import APIView
 
 from messaging import selectors
 from messaging import serializers as s
@@ -12,9 +11,9 @@ from messaging.services import imports
 from mifumo.idempotency import idempotent
 from mifumo.openapi import api_doc, enveloped
 from mifumo.pagination import paginated
-from mifumo.permissions import IsTenantMember
 from mifumo.responses import envelope
 from mifumo.validation import validated
+from mifumo.views import TenantScopedView
 
 TAGS = ["contacts"]
 
@@ -27,9 +26,7 @@ def _contact_input(request, *, partial=False) -> dict:
     return data.validated_data
 
 
-class ContactListView(APIView):
-    permission_classes = (IsTenantMember,)
-
+class ContactListView(TenantScopedView):
     @api_doc(
         summary="List contacts (search, filters, tags, ordering)",
         responses={200: enveloped(s.ContactSerializer, paginated=True)},
@@ -62,9 +59,7 @@ class ContactListView(APIView):
         return envelope(data, message="Contact created.", status=status.HTTP_201_CREATED)
 
 
-class ContactDetailView(APIView):
-    permission_classes = (IsTenantMember,)
-
+class ContactDetailView(TenantScopedView):
     @api_doc(
         summary="A contact",
         responses={200: enveloped(s.ContactSerializer)},
@@ -99,9 +94,7 @@ class ContactDetailView(APIView):
         return envelope(message="Contact deleted.")
 
 
-class ContactOptInView(APIView):
-    permission_classes = (IsTenantMember,)
-
+class ContactOptInView(TenantScopedView):
     @api_doc(
         summary="Mark a contact as opted in",
         responses={200: enveloped(s.ContactSerializer)},
@@ -113,9 +106,7 @@ class ContactOptInView(APIView):
         return envelope(s.ContactSerializer(contact).data, message="Contact opted in successfully")
 
 
-class ContactOptOutView(APIView):
-    permission_classes = (IsTenantMember,)
-
+class ContactOptOutView(TenantScopedView):
     @api_doc(
         summary="Mark a contact as opted out, with a reason",
         request=s.OptOutSerializer,
@@ -130,9 +121,7 @@ class ContactOptOutView(APIView):
         return envelope(s.ContactSerializer(contact).data, message="Contact opted out successfully")
 
 
-class ContactImportView(APIView):
-    permission_classes = (IsTenantMember,)
-
+class ContactImportView(TenantScopedView):
     @api_doc(
         summary="Import contacts from CSV or XLSX: small files at once, large ones by a worker",
         request=s.BulkImportInputSerializer,
@@ -150,6 +139,7 @@ class ContactImportView(APIView):
         raw = upload.read() if upload else data["csv_data"].encode()
         imports.check_file(raw)
         file_format = imports.file_format_of(raw, upload.name if upload else "data.csv")
+        imports.read_table(raw, file_format)  # a bad header or encoding is a 400 here, not later
         rows = imports.estimated_rows(raw, file_format)
         options = {
             "update_existing": data["update_existing"],
@@ -174,9 +164,7 @@ class ContactImportView(APIView):
         )
 
 
-class ContactImportDetailView(APIView):
-    permission_classes = (IsTenantMember,)
-
+class ContactImportDetailView(TenantScopedView):
     @api_doc(
         summary="Progress, counts and errors of a background import",
         responses={200: enveloped(s.ContactImportSerializer)},

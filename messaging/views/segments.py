@@ -1,7 +1,6 @@
 """Segments: saved contact filters with a stored count."""
 
 from rest_framework import status
-from rest_framework.views import APIView
 
 from messaging import selectors
 from messaging import serializers as s
@@ -10,16 +9,14 @@ from messaging.services import segments as services
 from mifumo.idempotency import idempotent
 from mifumo.openapi import api_doc, enveloped
 from mifumo.pagination import paginated
-from mifumo.permissions import IsTenantMember
 from mifumo.responses import envelope
 from mifumo.validation import validated
+from mifumo.views import TenantScopedView
 
 TAGS = ["segments"]
 
 
-class SegmentListView(APIView):
-    permission_classes = (IsTenantMember,)
-
+class SegmentListView(TenantScopedView):
     @api_doc(
         summary="List segments with their stored contact counts",
         responses={200: enveloped(s.SegmentSerializer, paginated=True)},
@@ -52,9 +49,7 @@ class SegmentListView(APIView):
         )
 
 
-class SegmentDetailView(APIView):
-    permission_classes = (IsTenantMember,)
-
+class SegmentDetailView(TenantScopedView):
     @api_doc(
         summary="A segment",
         responses={200: enveloped(s.SegmentSerializer)},
@@ -89,9 +84,7 @@ class SegmentDetailView(APIView):
         return envelope(message="Segment deleted.")
 
 
-class SegmentCountView(APIView):
-    permission_classes = (IsTenantMember,)
-
+class SegmentCountView(TenantScopedView):
     @api_doc(
         summary="Recount a segment's contacts",
         responses={200: enveloped(s.SegmentSerializer)},
@@ -105,9 +98,7 @@ class SegmentCountView(APIView):
         return envelope(s.SegmentSerializer(segment).data, message="Segment count updated.")
 
 
-class SegmentContactsView(APIView):
-    permission_classes = (IsTenantMember,)
-
+class SegmentContactsView(TenantScopedView):
     @api_doc(
         summary="The contacts a segment selects",
         responses={200: enveloped(s.ContactSerializer, paginated=True)},

@@ -1,7 +1,6 @@
 """Message templates with {{variable}} placeholders, and their preview."""
 
 from rest_framework import status
-from rest_framework.views import APIView
 
 from messaging import selectors
 from messaging import serializers as s
@@ -10,16 +9,14 @@ from messaging.services import templates as services
 from mifumo.idempotency import idempotent
 from mifumo.openapi import api_doc, enveloped
 from mifumo.pagination import paginated
-from mifumo.permissions import IsTenantMember
 from mifumo.responses import envelope
 from mifumo.validation import validated
+from mifumo.views import TenantScopedView
 
 TAGS = ["templates"]
 
 
-class TemplateListView(APIView):
-    permission_classes = (IsTenantMember,)
-
+class TemplateListView(TenantScopedView):
     @api_doc(
         summary="List templates",
         responses={200: enveloped(s.TemplateSerializer, paginated=True)},
@@ -54,9 +51,7 @@ class TemplateListView(APIView):
         )
 
 
-class TemplateDetailView(APIView):
-    permission_classes = (IsTenantMember,)
-
+class TemplateDetailView(TenantScopedView):
     @api_doc(
         summary="A template",
         responses={200: enveloped(s.TemplateSerializer)},
@@ -91,9 +86,7 @@ class TemplateDetailView(APIView):
         return envelope(message="Template deleted.")
 
 
-class TemplatePreviewView(APIView):
-    permission_classes = (IsTenantMember,)
-
+class TemplatePreviewView(TenantScopedView):
     @api_doc(
         summary="Render a template for a contact or given variables, with its SMS segments",
         request=s.TemplatePreviewInputSerializer,
