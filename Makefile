@@ -34,6 +34,7 @@ lint: $(BIN)/python
 bench: migrate
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/foundation.py
+	$(BIN)/python bench/audience.py
 
 test: lint services
 	$(BIN)/python manage.py check

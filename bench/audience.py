@@ -34,6 +34,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.files.base import ContentFile  # noqa: E402
+from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django_tenants.utils import schema_context, tenant_context  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
@@ -44,7 +45,7 @@ from messaging.models import Contact, ContactImport, Segment  # noqa: E402
 from messaging.services import imports  # noqa: E402
 from messaging.services.segments import segment_count_refresh, segment_create  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
-from tenants.services import tenant_create, tenant_template_sync  # noqa: E402
+from tenants.services import tenant_create  # noqa: E402
 
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 SUBDOMAIN = "bench-audience"
@@ -64,7 +65,7 @@ def make_csv(rows: int) -> bytes:
 
 
 def fresh_tenant() -> Tenant:
-    tenant_template_sync()
+    call_command("migrate_all", verbosity=0)
     with schema_context("public"):
         old = Tenant.objects.filter(subdomain=SUBDOMAIN).first()
         if old is not None:

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -64,6 +65,16 @@ class ImportReport:
         self.skipped_count += 1
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append({"row": row, "field": field_name, "message": message})
+
+    @classmethod
+    def combined(cls, *reports: "ImportReport") -> "ImportReport":
+        errors = sorted((e for r in reports for e in r.errors), key=lambda e: e["row"])
+        return cls(
+            sum(r.imported_count for r in reports),
+            sum(r.updated_count for r in reports),
+            sum(r.skipped_count for r in reports),
+            errors[:MAX_REPORTED_ERRORS],
+        )
 
     def as_dict(self) -> dict:
         return {
@@ -220,10 +231,11 @@ def _pg_array(tags: list[str]) -> str:
     return "{" + ",".join(f'"{t}"' for t in quoted) + "}"
 
 
-_MERGE_SQL = [
-    # Match by phone, then by email.
-    """UPDATE import_rows r SET contact_id = c.id, was_deleted = c.deleted_at IS NOT NULL
-       FROM messaging_contact c WHERE c.phone_e164 = r.phone""",
+_MATCH_BY_PHONE_SQL = """
+    UPDATE import_rows r SET contact_id = c.id, was_deleted = c.deleted_at IS NOT NULL
+    FROM messaging_contact c WHERE c.phone_e164 = r.phone"""
+# Only for chunks with emails: match the rest by email, then flag the conflicts.
+_MATCH_BY_EMAIL_SQL = [
     """UPDATE import_rows r SET contact_id = c.id, was_deleted = c.deleted_at IS NOT NULL
        FROM messaging_contact c
        WHERE r.contact_id IS NULL AND r.email <> '' AND c.email = r.email""",
@@ -301,9 +313,10 @@ def merge_rows(
             "FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL (name, email))",
             buffer,
         )
-        cursor.execute("ANALYZE import_rows")
-        for statement in _MERGE_SQL:
-            cursor.execute(statement)
+        cursor.execute(_MATCH_BY_PHONE_SQL)
+        if any(row.email for row in rows):
+            for statement in _MATCH_BY_EMAIL_SQL:
+                cursor.execute(statement)
         cursor.execute(_UPDATE_SQL, params)
         cursor.execute(_INSERT_SQL, params)
         inserted = cursor.rowcount
@@ -347,17 +360,6 @@ def merge_rows(
             else "Matches the same contact as an earlier row."
         )
         report.add_error(row_no, "email" if conflict == "email" else "phone", message)
-
-
-def _chunks(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:
-    chunk = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 # --- Entry points
@@ -419,18 +421,16 @@ def contact_import_run(*, import_id: str, region: str) -> None:
     if not claimed:
         return
     job = ContactImport.objects.get(pk=import_id)
-    report = ImportReport(job.imported_count, job.updated_count, job.skipped_count, job.errors)
     try:
-        _run_chunks(job, report, region)
+        _run_chunks(job, region)
     except ApplicationError as exc:
-        _finish(job, report, ContactImport.Status.FAILED, failure=exc.message)
+        _finish(job, ContactImport.Status.FAILED, failure=exc.message)
     except Exception:
         logger.exception("Contact import %s failed", job.pk)
         failure = f"Internal error; the first {job.rows_done} rows were saved as counted."
-        _finish(job, report, ContactImport.Status.FAILED, failure=failure)
+        _finish(job, ContactImport.Status.FAILED, failure=failure)
     else:
-        job.rows_done = max(job.rows_done, job.total_rows)
-        _finish(job, report, ContactImport.Status.COMPLETED)
+        _finish(job, ContactImport.Status.COMPLETED)
         _settle_contacts()
 
 
@@ -443,48 +443,80 @@ def _settle_contacts() -> None:
         cursor.execute("ANALYZE messaging_contact")
 
 
-def _run_chunks(job: ContactImport, report: ImportReport, region: str) -> None:
+@dataclass(frozen=True)
+class _Chunk:
+    """Validated rows, with what validation had read and reported by the end of them."""
+
+    rows: list[_Row]
+    rows_read: int
+    checked: ImportReport
+
+
+def _validated_chunks(header, rows, *, region: str, first_row: int) -> Iterator[_Chunk]:
+    """Chunks of CHUNK_ROWS good rows; the last one (maybe empty) carries the final counts."""
+    checked, read = ImportReport(), 0
+
+    def counted():
+        nonlocal read
+        for cells in rows:
+            read += 1
+            yield cells
+
+    def snapshot(chunk_rows):
+        state = ImportReport(0, 0, checked.skipped_count, list(checked.errors))
+        return _Chunk(chunk_rows, read, state)
+
+    good = valid_rows(header, counted(), region=region, report=checked, first_row=first_row)
+    chunk = []
+    for row in good:
+        chunk.append(row)
+        if len(chunk) == CHUNK_ROWS:
+            yield snapshot(chunk)
+            chunk = []
+    yield snapshot(chunk)
+
+
+def _run_chunks(job: ContactImport, region: str) -> None:
+    """Merge chunk after chunk, each committed with its progress. The next chunk is parsed and
+    validated in a second thread meanwhile: pure Python, while Postgres (in its own process)
+    merges this one, so the two cores work at once. The database is used from this thread only.
+    """
     with job.file.open("rb") as handle:
         raw = handle.read()
     header, rows = read_table(raw, job.file_format)
-    for _ in range(job.rows_done):  # rows a previous run already committed
+    done_before = job.rows_done
+    for _ in range(done_before):  # rows a previous run already committed
         next(rows, None)
-    good = valid_rows(
-        header, _counting(rows, job), region=region, report=report, first_row=job.rows_done + 2
-    )
-    for chunk in _chunks(good, CHUNK_ROWS):
-        with transaction.atomic():
-            merge_rows(
-                chunk,
-                report=report,
-                update_existing=job.update_existing,
-                skip_duplicates=job.skip_duplicates,
-                created_by_id=job.created_by_id,
-            )
-            _save_progress(job, report)
+    before = ImportReport(job.imported_count, job.updated_count, job.skipped_count, job.errors)
+    merged = ImportReport()
+    chunks = _validated_chunks(header, rows, region=region, first_row=done_before + 2)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="contact-import") as validator:
+        pending = validator.submit(next, chunks, None)
+        while (chunk := pending.result()) is not None:
+            pending = validator.submit(next, chunks, None)
+            with transaction.atomic():
+                merge_rows(
+                    chunk.rows,
+                    report=merged,
+                    update_existing=job.update_existing,
+                    skip_duplicates=job.skip_duplicates,
+                    created_by_id=job.created_by_id,
+                )
+                job.rows_done = done_before + chunk.rows_read
+                _save_progress(job, ImportReport.combined(before, chunk.checked, merged))
 
 
-class _counting:
-    """Iterates rows, counting them on the job so progress can be saved after each chunk."""
-
-    def __init__(self, rows, job):
-        self.rows, self.job = rows, job
-
-    def __iter__(self):
-        for cells in self.rows:
-            self.job.rows_done += 1
-            yield cells
-
-
-def _save_progress(job: ContactImport, report: ImportReport, *extra_fields: str) -> None:
+def _save_progress(job: ContactImport, report: ImportReport) -> None:
     job.imported_count = report.imported_count
     job.updated_count = report.updated_count
     job.skipped_count = report.skipped_count
     job.errors = report.errors
-    fields = ["imported_count", "updated_count", "skipped_count", "errors", "rows_done"]
-    job.save(update_fields=[*fields, *extra_fields])
+    job.save(
+        update_fields=["imported_count", "updated_count", "skipped_count", "errors", "rows_done"]
+    )
 
 
-def _finish(job: ContactImport, report: ImportReport, status_: str, failure: str = "") -> None:
+def _finish(job: ContactImport, status_: str, failure: str = "") -> None:
+    """Close the job; its counts are the ones saved with the last committed chunk."""
     job.status, job.failure, job.finished_at = status_, failure, timezone.now()
-    _save_progress(job, report, "status", "failure", "finished_at")
+    job.save(update_fields=["status", "failure", "finished_at"])
