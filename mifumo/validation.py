@@ -1,8 +1,9 @@
 """Request-body validation shared by the views."""
 
 
-def validated(serializer_class, request) -> dict:
-    """The request body checked by `serializer_class`; a failure is the 400 envelope."""
-    serializer = serializer_class(data=request.data)
+def validated(serializer_class, request, *, partial: bool = False) -> dict:
+    """The request body checked by `serializer_class` (a partial body when `partial`);
+    a failure is the 400 envelope. The serializer sees the request in its context."""
+    serializer = serializer_class(data=request.data, partial=partial, context={"request": request})
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data

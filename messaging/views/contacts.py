@@ -18,14 +18,6 @@ from mifumo.views import TenantScopedView
 TAGS = ["contacts"]
 
 
-def _contact_input(request, *, partial=False) -> dict:
-    data = s.ContactInputSerializer(
-        data=request.data, partial=partial, context={"request": request}
-    )
-    data.is_valid(raise_exception=True)
-    return data.validated_data
-
-
 class ContactListView(TenantScopedView):
     @api_doc(
         summary="List contacts (search, filters, tags, ordering)",
@@ -51,7 +43,7 @@ class ContactListView(TenantScopedView):
     @idempotent
     def post(self, request):
         contact, upserted = services.contact_upsert(
-            data=_contact_input(request), created_by=request.user
+            data=validated(s.ContactInputSerializer, request), created_by=request.user
         )
         data = {**s.ContactSerializer(contact).data, "upserted": upserted}
         if upserted:
@@ -78,9 +70,8 @@ class ContactDetailView(TenantScopedView):
     )
     def put(self, request, contact_id):
         contact = selectors.contact_get(contact_id=contact_id)
-        contact = services.contact_update(
-            contact=contact, data=_contact_input(request, partial=True)
-        )
+        data = validated(s.ContactInputSerializer, request, partial=True)
+        contact = services.contact_update(contact=contact, data=data)
         return envelope(s.ContactSerializer(contact).data, message="Contact updated.")
 
     @api_doc(

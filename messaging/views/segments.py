@@ -68,9 +68,8 @@ class SegmentDetailView(TenantScopedView):
     )
     def put(self, request, segment_id):
         segment = selectors.segment_get(segment_id=segment_id)
-        data = s.SegmentInputSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        segment = services.segment_update(segment=segment, data=data.validated_data)
+        data = validated(s.SegmentInputSerializer, request, partial=True)
+        segment = services.segment_update(segment=segment, data=data)
         return envelope(s.SegmentSerializer(segment).data, message="Segment updated.")
 
     @api_doc(

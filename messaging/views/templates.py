@@ -70,9 +70,8 @@ class TemplateDetailView(TenantScopedView):
     )
     def put(self, request, template_id):
         template = selectors.template_get(template_id=template_id)
-        data = s.TemplateInputSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        template = services.template_update(template=template, data=dict(data.validated_data))
+        data = validated(s.TemplateInputSerializer, request, partial=True)
+        template = services.template_update(template=template, data=dict(data))
         return envelope(s.TemplateSerializer(template).data, message="Template updated.")
 
     @api_doc(
