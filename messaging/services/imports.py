@@ -278,17 +278,16 @@ _INSERT_SQL = """
 """
 
 
-def merge_rows(
-    rows: list[_Row],
-    *,
-    report: ImportReport,
-    update_existing: bool,
-    skip_duplicates: bool,
-    created_by_id: int | None,
-) -> None:
-    """Merge one chunk of validated rows into the tenant's contacts, inside a transaction."""
-    if not rows:
-        return
+@dataclass(frozen=True)
+class _Prepared:
+    """Validated rows as COPY input, built away from the database's critical path."""
+
+    copy_data: str
+    row_count: int
+    has_emails: bool
+
+
+def prepare_rows(rows: list[_Row]) -> _Prepared:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in rows:
@@ -296,7 +295,20 @@ def merge_rows(
         writer.writerow(
             (row.row_no, row.name, row.phone, row.email, _pg_array(row.tags), attributes)
         )
-    buffer.seek(0)
+    return _Prepared(buffer.getvalue(), len(rows), any(row.email for row in rows))
+
+
+def merge_rows(
+    prepared: _Prepared,
+    *,
+    report: ImportReport,
+    update_existing: bool,
+    skip_duplicates: bool,
+    created_by_id: int | None,
+) -> None:
+    """Merge one chunk of validated rows into the tenant's contacts, inside a transaction."""
+    if not prepared.row_count:
+        return
     params = {"update_existing": update_existing, "created_by": created_by_id}
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS import_rows")
@@ -311,10 +323,10 @@ def merge_rows(
             # In CSV an unquoted empty field is NULL; empty names and emails are ''.
             "COPY import_rows (row_no, name, phone, email, tags, attributes) "
             "FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL (name, email))",
-            buffer,
+            io.StringIO(prepared.copy_data),
         )
         cursor.execute(_MATCH_BY_PHONE_SQL)
-        if any(row.email for row in rows):
+        if prepared.has_emails:
             for statement in _MATCH_BY_EMAIL_SQL:
                 cursor.execute(statement)
         cursor.execute(_UPDATE_SQL, params)
@@ -379,7 +391,7 @@ def contacts_import_now(
     header, rows = read_table(raw, file_format)
     with transaction.atomic():
         merge_rows(
-            list(valid_rows(header, rows, region=region, report=report)),
+            prepare_rows(list(valid_rows(header, rows, region=region, report=report))),
             report=report,
             update_existing=update_existing,
             skip_duplicates=skip_duplicates,
@@ -447,7 +459,7 @@ def _settle_contacts() -> None:
 class _Chunk:
     """Validated rows, with what validation had read and reported by the end of them."""
 
-    rows: list[_Row]
+    prepared: _Prepared
     rows_read: int
     checked: ImportReport
 
@@ -464,7 +476,7 @@ def _validated_chunks(header, rows, *, region: str, first_row: int) -> Iterator[
 
     def snapshot(chunk_rows):
         state = ImportReport(0, 0, checked.skipped_count, list(checked.errors))
-        return _Chunk(chunk_rows, read, state)
+        return _Chunk(prepare_rows(chunk_rows), read, state)
 
     good = valid_rows(header, counted(), region=region, report=checked, first_row=first_row)
     chunk = []
@@ -496,7 +508,7 @@ def _run_chunks(job: ContactImport, region: str) -> None:
             pending = validator.submit(next, chunks, None)
             with transaction.atomic():
                 merge_rows(
-                    chunk.rows,
+                    chunk.prepared,
                     report=merged,
                     update_existing=job.update_existing,
                     skip_duplicates=job.skip_duplicates,

@@ -33,11 +33,11 @@ def test_a_killed_import_resumes_after_its_last_committed_chunk(a, job, monkeypa
     real_merge = imports.merge_rows
     calls = []
 
-    def merge_then_die(rows, **kwargs):
-        calls.append(len(rows))
+    def merge_then_die(prepared, **kwargs):
+        calls.append(prepared.row_count)
         if len(calls) == 2:
             raise WorkerKilled
-        return real_merge(rows, **kwargs)
+        return real_merge(prepared, **kwargs)
 
     with tenant_context(a.tenant):
         monkeypatch.setattr(imports, "merge_rows", merge_then_die)
