@@ -6,8 +6,6 @@ from django.utils import timezone
 from messaging.models import Contact
 from mifumo.errors import ApplicationError, ErrorCode
 
-CONTACT_FIELDS = ("name", "phone_e164", "email", "attributes", "tags", "is_active")
-
 
 def normalize_tags(tags) -> list[str]:
     """Trimmed, lower-cased, de-duplicated, in their first order."""
@@ -43,7 +41,7 @@ def _contact_upsert(data: dict, created_by) -> tuple[Contact, bool]:
     if match is None and email:
         match = Contact.objects.select_for_update().filter(email=email).first()
     if match is None:
-        contact = Contact(created_by=created_by, **{k: v for k, v in data.items()})
+        contact = Contact(created_by=created_by, **data)
         contact.save()
         return contact, False
     was_live = match.deleted_at is None
