@@ -105,14 +105,6 @@ def check_file(raw: bytes) -> None:
         raise _file_error(f"The file is larger than {limit}.")
 
 
-def estimated_rows(raw: bytes, file_format: str) -> int:
-    """Data rows in the file (exact for CSV without quoted newlines; XLSX from its sheet)."""
-    if file_format == "csv":
-        return max(raw.rstrip(b"\r\n").count(b"\n"), 0)
-    sheet = _xlsx_sheet(raw)
-    return max((sheet.max_row or 1) - 1, 0)
-
-
 def _xlsx_sheet(raw: bytes):
     from openpyxl import load_workbook
 
@@ -143,13 +135,22 @@ def _read_errors_as_file_errors(rows: Iterator[list[str]]) -> Iterator[list[str]
         raise _file_error(f"The file cannot be read after row {row_no}: {exc}") from exc
 
 
-def read_table(raw: bytes, file_format: str) -> tuple[list[str], Iterator[list[str]]]:
-    """The header (lower-cased) and an iterator over the data rows."""
+class Table(NamedTuple):
+    header: list[str]  # lower-cased
+    rows: Iterator[list[str]]
+    total_rows: int  # data rows: exact for CSV without quoted newlines; XLSX from its sheet
+
+
+def read_table(raw: bytes, file_format: str) -> Table:
+    """Open the file once: its header (which must name a phone column), rows and row count."""
     if file_format == "xlsx":
+        sheet = _xlsx_sheet(raw)
+        total_rows = max((sheet.max_row or 1) - 1, 0)
         rows = _read_errors_as_file_errors(
-            [_cell_text(v) for v in row] for row in _xlsx_sheet(raw).iter_rows(values_only=True)
+            [_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)
         )
     else:
+        total_rows = max(raw.rstrip(b"\r\n").count(b"\n"), 0)
         if b"\x00" in raw:
             raise _file_error("The CSV file must be UTF-8 text (it holds NUL bytes: UTF-16?).")
         try:
@@ -160,7 +161,7 @@ def read_table(raw: bytes, file_format: str) -> tuple[list[str], Iterator[list[s
     header = [h.strip().lower() for h in next(rows, [])]
     if not any(column in header for column in PHONE_COLUMNS):
         raise _file_error(f"The file needs a phone column: one of {', '.join(PHONE_COLUMNS)}.")
-    return header, rows
+    return Table(header, rows, total_rows)
 
 
 # --- Validating rows
@@ -377,21 +378,39 @@ def merge_rows(
 # --- Entry points
 
 
-def contacts_import_now(
+def contacts_import(
     *,
     raw: bytes,
-    file_format: str,
+    file_name: str,
     region: str,
     update_existing: bool,
     skip_duplicates: bool,
-    created_by_id: int | None,
+    created_by,
+) -> ImportReport | ContactImport:
+    """Check the file, then import it at once (a report) or hand it to a worker (the job).
+
+    A bad file (empty, too large, not CSV/XLSX, wrong encoding, no phone column) is refused
+    here, whichever way it would run.
+    """
+    check_file(raw)
+    file_format = file_format_of(raw, file_name)
+    table = read_table(raw, file_format)
+    options = {"update_existing": update_existing, "skip_duplicates": skip_duplicates}
+    if table.total_rows <= settings.CONTACT_IMPORT_SYNC_ROWS:
+        return _import_now(table, region=region, created_by_id=created_by.pk, **options)
+    return _import_queue(
+        raw, file_format=file_format, total_rows=table.total_rows, created_by=created_by, **options
+    )
+
+
+def _import_now(
+    table: Table, *, region: str, update_existing: bool, skip_duplicates: bool, created_by_id
 ) -> ImportReport:
-    """Import a small file within the request, all rows in one transaction."""
+    """All rows within the request, in one transaction."""
     report = ImportReport()
-    header, rows = read_table(raw, file_format)
     with transaction.atomic():
         merge_rows(
-            prepare_rows(list(valid_rows(header, rows, region=region, report=report))),
+            prepare_rows(list(valid_rows(table.header, table.rows, region=region, report=report))),
             report=report,
             update_existing=update_existing,
             skip_duplicates=skip_duplicates,
@@ -400,9 +419,9 @@ def contacts_import_now(
     return report
 
 
-def contact_import_queue(
-    *,
+def _import_queue(
     raw: bytes,
+    *,
     file_format: str,
     total_rows: int,
     update_existing: bool,
@@ -495,7 +514,7 @@ def _run_chunks(job: ContactImport, region: str) -> None:
     """
     with job.file.open("rb") as handle:
         raw = handle.read()
-    header, rows = read_table(raw, job.file_format)
+    header, rows, _ = read_table(raw, job.file_format)
     done_before = job.rows_done
     for _ in range(done_before):  # rows a previous run already committed
         next(rows, None)

@@ -1,6 +1,5 @@
 """Contacts: list, upsert, read, update, soft delete, opt-in/out, bulk import."""
 
-from django.conf import settings
 from rest_framework import status
 
 from messaging import selectors
@@ -127,30 +126,19 @@ class ContactImportView(TenantScopedView):
     def post(self, request):
         data = validated(s.BulkImportInputSerializer, request)
         upload = data.get("file")
-        raw = upload.read() if upload else data["csv_data"].encode()
-        imports.check_file(raw)
-        file_format = imports.file_format_of(raw, upload.name if upload else "data.csv")
-        imports.read_table(raw, file_format)  # a bad header or encoding is a 400 here, not later
-        rows = imports.estimated_rows(raw, file_format)
-        options = {
-            "update_existing": data["update_existing"],
-            "skip_duplicates": data["skip_duplicates"],
-        }
-        if rows <= settings.CONTACT_IMPORT_SYNC_ROWS:
-            report = imports.contacts_import_now(
-                raw=raw,
-                file_format=file_format,
-                region=request.tenant.country,
-                created_by_id=request.user.pk,
-                **options,
-            )
-            return envelope(report.as_dict(), message="Import finished.")
-        job = imports.contact_import_queue(
-            raw=raw, file_format=file_format, total_rows=rows, created_by=request.user, **options
+        result = imports.contacts_import(
+            raw=upload.read() if upload else data["csv_data"].encode(),
+            file_name=upload.name if upload else "data.csv",
+            region=request.tenant.country,
+            update_existing=data["update_existing"],
+            skip_duplicates=data["skip_duplicates"],
+            created_by=request.user,
         )
+        if isinstance(result, imports.ImportReport):
+            return envelope(result.as_dict(), message="Import finished.")
         return envelope(
-            s.ContactImportSerializer(job).data,
-            message=f"Importing {rows} rows in the background.",
+            s.ContactImportSerializer(result).data,
+            message=f"Importing {result.total_rows} rows in the background.",
             status=status.HTTP_202_ACCEPTED,
         )
 

@@ -23,7 +23,9 @@ def job(a, monkeypatch):
     monkeypatch.setattr(imports, "CHUNK_ROWS", 5)
     with tenant_context(a.tenant):
         raw = _file(12)
-        record = ContactImport(file_format="csv", total_rows=imports.estimated_rows(raw, "csv"))
+        record = ContactImport(
+            file_format="csv", total_rows=imports.read_table(raw, "csv").total_rows
+        )
         record.file.save(f"{record.id}.csv", ContentFile(raw), save=False)
         record.save()
         yield record
