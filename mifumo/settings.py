@@ -51,7 +51,6 @@ SHARED_APPS = [
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "messaging",
-    "sms",
     "integration",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
