@@ -5,6 +5,7 @@ from django.db.models import F
 from drf_yasg import openapi
 from rest_framework.exceptions import ValidationError
 
+from messaging.models import Message
 from messaging.selectors import contact_search
 
 CONTACT_ORDERING = ("name", "created_at", "updated_at", "last_contacted_at")
@@ -59,4 +60,23 @@ CONTACT_LIST_PARAMETERS = [
     _query("tags", "Contacts with any of these tags, comma-separated (or repeat tags=)"),
     _query("tag", "One tag; repeat for more (any of them)"),
     _query("ordering", f"One of {', '.join(CONTACT_ORDERING)}, '-' first for descending"),
+]
+
+
+class MessageFilter(django_filters.FilterSet):
+    direction = django_filters.ChoiceFilter(choices=Message.Direction.choices)
+    status = django_filters.ChoiceFilter(choices=Message.Status.choices)
+    channel = django_filters.ChoiceFilter(choices=Message.Channel.choices)
+    provider = django_filters.CharFilter()
+    recipient = django_filters.CharFilter()
+    message_id = django_filters.UUIDFilter(field_name="send_request_id")
+
+
+MESSAGE_LIST_PARAMETERS = [
+    _query("direction", "outbound or inbound"),
+    _query("status", f"One of {', '.join(Message.Status.values)}"),
+    _query("channel", "sms or whatsapp"),
+    _query("provider", "sandbox, beem or twilio"),
+    _query("recipient", "An E.164 number"),
+    _query("message_id", "The send (message_id of the send API) the messages belong to"),
 ]

@@ -301,6 +301,12 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["-created_at", "id"], name="message_created"),
             models.Index(fields=["send_request", "status"], name="message_send_status"),
+            # Status callbacks that carry only the provider's id (Twilio) find messages here.
+            models.Index(
+                fields=["provider_message_id"],
+                condition=~Q(provider_message_id=""),
+                name="message_provider_id",
+            ),
             # The pipeline's sweeps look only at unfinished outbound rows.
             models.Index(
                 fields=["status", "next_attempt_at"],

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from messaging.models import Contact, ContactImport, Segment, Template
+from messaging.models import Contact, ContactImport, Message, Segment, Template
 from messaging.services.contacts import normalize_tags
 from mifumo.phone import PhoneNumberField
 
@@ -224,3 +224,40 @@ class BulkImportInputSerializer(serializers.Serializer):
                 {"file": ["Upload a CSV or XLSX `file`, or send `csv_data`."]}
             )
         return attrs
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    message_id = serializers.UUIDField(source="send_request_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "message_id",
+            "contact",
+            "direction",
+            "channel",
+            "status",
+            "recipient",
+            "sender",
+            "text",
+            "encoding",
+            "segments",
+            "credits",
+            "provider",
+            "provider_message_id",
+            "error_code",
+            "error_message",
+            "attempts",
+            "scheduled_at",
+            "queued_at",
+            "sent_at",
+            "delivered_at",
+            "failed_at",
+            "canceled_at",
+            "received_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+        ref_name = "ChannelMessage"  # accounts has a MessageSerializer of its own

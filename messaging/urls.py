@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messaging.views import contacts, segments, templates
+from messaging.views import contacts, messages, segments, templates
 
 urlpatterns = [
     path("contacts/", contacts.ContactListView.as_view(), name="contact-list"),
@@ -47,5 +47,9 @@ urlpatterns = [
         "templates/<uuid:template_id>/preview/",
         templates.TemplatePreviewView.as_view(),
         name="template-preview",
+    ),
+    path("messages/", messages.MessageListView.as_view(), name="message-list"),
+    path(
+        "messages/<uuid:message_id>/", messages.MessageDetailView.as_view(), name="message-detail"
     ),
 ]

@@ -192,6 +192,42 @@ def parse_e164_strict(raw: str) -> str:
     return _normalize_fast(raw, None) or _normalize_slow(raw, None)
 
 
+_NUMBER_TYPES = {
+    value: name.lower()
+    for name, value in vars(phonenumbers.PhoneNumberType).items()
+    if name.isupper() and isinstance(value, int)
+}
+
+
+def phone_details(raw: str, region: str | None = None) -> dict:
+    """What a person would want to know about a number: is it valid, its E.164 form, country
+    and line type. Never raises; an unreadable number is `valid: False` with the reason."""
+    region = (region or settings.DEFAULT_PHONE_REGION).upper()
+    details = {
+        "phone_number": raw,
+        "valid": False,
+        "e164": None,
+        "country": None,
+        "country_code": None,
+        "number_type": None,
+        "reason": None,
+    }
+    try:
+        number = _parse((raw or "").strip(), region)
+    except InvalidPhoneNumber as exc:
+        return {**details, "reason": str(exc)}
+    details.update(
+        e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        country=phonenumbers.region_code_for_number(number),
+        country_code=number.country_code,
+        number_type=_NUMBER_TYPES.get(phonenumbers.number_type(number), "unknown"),
+    )
+    if not phonenumbers.is_valid_number(number):
+        details["reason"] = "The number has a possible length but is not assigned in its country."
+        return details
+    return {**details, "valid": True}
+
+
 class PhoneNumberField(serializers.CharField):
     """Serializer field that accepts local or international spellings and yields E.164."""
 

@@ -1,6 +1,7 @@
 """Mifumo settings, read from the environment (see .env.example)."""
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -215,13 +216,76 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.expired_credentials_prune",
         "schedule": 60 * 60 * 24,
     },
+    "sms-outbox-sweep": {"task": "sms.tasks.outbox_sweep_all", "schedule": 15},
+    "webhooks-status-events": {"task": "webhooks.tasks.status_events_process", "schedule": 10},
 }
 
 # --- SMS
 SMS_PROVIDER = env.str("SMS_PROVIDER", default="sandbox")
 PLATFORM_SMS_SENDER = env.str("PLATFORM_SMS_SENDER", default="Taarifa-SMS")
 SANDBOX_OUTBOX_LIMIT = env.int("SANDBOX_OUTBOX_LIMIT", default=10_000)
+# Seconds after accepting before the sandbox reports a message delivered.
+SANDBOX_DELIVERY_DELAY_SECONDS = env.float("SANDBOX_DELIVERY_DELAY_SECONDS", default=2.0)
+# The outbox pipeline (sms.pipeline): batches per task, messages per provider call, retries.
+SMS_SEND_BATCH_SIZE = env.int("SMS_SEND_BATCH_SIZE", default=500)
+SMS_PROVIDER_CHUNK_SIZE = env.int("SMS_PROVIDER_CHUNK_SIZE", default=500)
+SMS_SEND_MAX_ATTEMPTS = 3
+# Seconds before the 2nd and 3rd attempt after a transient provider error.
+SMS_RETRY_DELAYS = env.list("SMS_RETRY_DELAYS", cast=float, default=[15.0, 60.0])
+# Shorter delays are Celery countdowns; longer ones are released by the sweep.
+SMS_COUNTDOWN_MAX_SECONDS = 300
+# A retry this late past its time, or a message queued/sending this long, is swept again.
+SMS_RETRY_GRACE_SECONDS = env.int("SMS_RETRY_GRACE_SECONDS", default=60)
+SMS_OUTBOX_STALE_SECONDS = env.int("SMS_OUTBOX_STALE_SECONDS", default=300)
+SMS_SWEEP_MAX_MESSAGES = 100_000
+# Send capacity: segments per second per sender id, and the send workers a tenant may share.
+SMS_SENDER_SEGMENTS_PER_SECOND = env.float("SMS_SENDER_SEGMENTS_PER_SECOND", default=1000.0)
+SMS_SENDER_RATE_LIMITS = env.json("SMS_SENDER_RATE_LIMITS", default={})
+SMS_SEND_CONCURRENCY = env.int("SMS_SEND_CONCURRENCY", default=2)
+# A batch holds its tenant's slot at most this long; a killed worker's slot frees itself then.
+SMS_SEND_SLOT_LEASE_SECONDS = env.int("SMS_SEND_SLOT_LEASE_SECONDS", default=120)
+SMS_THROTTLE_MAX_SLEEP_SECONDS = 2.0
+SMS_SLOT_RETRY_SECONDS = 1.0
+# The largest send one request may make, and the price of a credit in reports.
+SMS_SEND_MAX_RECIPIENTS = env.int("SMS_SEND_MAX_RECIPIENTS", default=100_000)
+SMS_CREDIT_PRICE = Decimal(env.str("SMS_CREDIT_PRICE", default="25.00"))
+SMS_CREDIT_CURRENCY = env.str("SMS_CREDIT_CURRENCY", default="TZS")
+# Beem's delivery reports are posted to /webhooks/beem/dlr/<BEEM_DLR_TOKEN>/ (Beem does not
+# sign them); without a token the route answers 404.
+BEEM_DLR_TOKEN = env.str("BEEM_DLR_TOKEN", default="")
+# Provider status reports are applied this long after they arrive, in batches; a report for a
+# message not found yet is retried for the match window, then kept as unmatched.
+STATUS_EVENT_PROCESS_DELAY_SECONDS = 1.0
+STATUS_EVENT_MATCH_WINDOW_SECONDS = 3600
 DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="TZ")
+# Beem Africa (sms.providers.beem): the vendor API key and secret, sent as HTTP Basic auth.
+BEEM_API_KEY = env.str("BEEM_API_KEY", default="")
+BEEM_SECRET_KEY = env.str("BEEM_SECRET_KEY", default="")
+BEEM_SEND_URL = env.str("BEEM_SEND_URL", default="https://apisms.beem.africa/v1/send")
+BEEM_BALANCE_URL = env.str(
+    "BEEM_BALANCE_URL", default="https://apisms.beem.africa/public/v1/vendors/balance"
+)
+BEEM_TIMEOUT_SECONDS = env.float("BEEM_TIMEOUT_SECONDS", default=10.0)
+BEEM_MAX_RECIPIENTS_PER_REQUEST = env.int("BEEM_MAX_RECIPIENTS_PER_REQUEST", default=500)
+# Twilio (sms.providers.twilio). With a Messaging Service SID its sender pool picks the sender;
+# without one each message is sent from its own sender.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")
+TWILIO_TIMEOUT_SECONDS = env.float("TWILIO_TIMEOUT_SECONDS", default=10.0)
+# Without DEBUG, the default provider without its credentials refuses to start.
+_SMS_PROVIDER_SECRETS = {
+    "beem": ("BEEM_API_KEY", "BEEM_SECRET_KEY"),
+    "twilio": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
+}
+_missing_sms_secrets = [
+    name for name in _SMS_PROVIDER_SECRETS.get(SMS_PROVIDER, ()) if not globals()[name]
+]
+if _missing_sms_secrets and not DEBUG:
+    raise ImproperlyConfigured(
+        f"SMS_PROVIDER={SMS_PROVIDER} needs {', '.join(_missing_sms_secrets)}."
+    )
 
 # --- Email
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -5,6 +5,7 @@ from drf_yasg.views import get_schema_view
 from rest_framework.permissions import AllowAny
 
 from mifumo.views import HealthView
+from sms.views.sending import DeliveryReportsView
 
 api_info = openapi.Info(
     title="Mifumo API",
@@ -26,7 +27,14 @@ urlpatterns = [
     path("api/health/", HealthView.as_view(), name="health"),
     path("api/auth/", include("accounts.urls")),
     path("api/tenants/", include("tenants.urls")),
+    path("api/messaging/sms/", include("sms.urls")),
     path("api/messaging/", include("messaging.urls")),
+    path(
+        "api/sms/delivery-reports/",
+        DeliveryReportsView.as_view(),
+        name="sms-delivery-reports",
+    ),
+    path("webhooks/", include("webhooks.urls")),
     re_path(
         r"^swagger\.(?P<format>json|yaml)$",
         schema_view.without_ui(cache_timeout=0),

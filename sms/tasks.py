@@ -3,9 +3,12 @@
 import logging
 
 from celery import shared_task
+from django_tenants.utils import get_tenant_model, tenant_context
 
+from mifumo.celery import TenantOnlyTask
+from sms import pipeline
 from sms.providers import get_provider
-from sms.providers.base import OutboundSms
+from sms.providers.base import OutboundSms, StatusReport
 
 logger = logging.getLogger(__name__)
 
@@ -34,3 +37,31 @@ def platform_sms_deliver(*, reference: str, to: str, text: str, sender: str) -> 
         result.error_code,
         result.error_message,
     )
+
+
+@shared_task(base=TenantOnlyTask)
+def outbox_batch_send(*, message_ids: list[str]) -> int:
+    return pipeline.outbox_batch_send(message_ids=message_ids)
+
+
+@shared_task
+def outbox_sweep_all() -> None:
+    """Beat: sweep every tenant's outbox (scheduled releases, lost tasks, crashed workers)."""
+    tenants = get_tenant_model().objects.exclude(schema_name__in=["public", "tenant_template"])
+    for tenant in tenants.only("pk", "schema_name", "settings"):
+        with tenant_context(tenant):
+            counts = pipeline.outbox_sweep()
+        if any(counts.values()):
+            logger.info("Outbox sweep of %s: %s", tenant.schema_name, counts)
+
+
+@shared_task(base=TenantOnlyTask)
+def sandbox_reports_deliver(*, references: list[str]) -> None:
+    """The sandbox provider's delivery reports, applied a moment after it accepted."""
+    from messaging.services.messages import message_status_reports_apply
+
+    reports = [
+        StatusReport(event_id=f"sandbox:{ref}:delivered", status="delivered", reference=ref)
+        for ref in references
+    ]
+    message_status_reports_apply(reports=reports)

@@ -4,9 +4,11 @@ Tenant schemas are cloned from the template schema, so creating more in a test i
 Each test runs in a transaction that is rolled back, and starts with an empty Redis database.
 """
 
+import uuid
 from types import SimpleNamespace
 
 import pytest
+from django.apps import apps
 from django.db import connection
 from django_redis import get_redis_connection
 from django_tenants.utils import get_public_schema_name
@@ -80,3 +82,27 @@ def api():
 def on_commit(django_capture_on_commit_callbacks):
     """Run on-commit side effects (tasks, emails) of the block, as a committed request would."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+# For tests whose data another connection must see (concurrent requests, a real worker):
+# mark them `committed` and use `committed_tenant`. With no available apps nothing is flushed
+# after them, so the session's tenants survive; the fixture drops what it made.
+committed = pytest.mark.django_db(transaction=True, available_apps=[])
+
+
+@pytest.fixture
+def committed_tenant(transactional_db):
+    """A fresh tenant and owner committed to the test database, dropped afterwards."""
+    # `available_apps=[]` also hides every app from the registry; the test needs them all.
+    apps.unset_available_apps()
+    try:
+        owner = UserFactory()
+        tenant, _ = tenant_with_owner(
+            owner=owner, name="Committed", subdomain=f"committed-{uuid.uuid4().hex[:8]}"
+        )
+        yield SimpleNamespace(tenant=tenant, owner=owner)
+        connection.set_schema(get_public_schema_name())
+        tenant.delete(force_drop=True)
+        owner.delete()
+    finally:
+        apps.set_available_apps([])  # as the test case's teardown expects to find it

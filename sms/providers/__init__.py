@@ -4,9 +4,13 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from sms.providers.base import SmsProvider
+from sms.providers.beem import BeemProvider
 from sms.providers.sandbox import SandboxProvider
+from sms.providers.twilio import TwilioProvider
 
-PROVIDERS: dict[str, type[SmsProvider]] = {SandboxProvider.name: SandboxProvider}
+PROVIDERS: dict[str, type[SmsProvider]] = {
+    provider.name: provider for provider in (SandboxProvider, BeemProvider, TwilioProvider)
+}
 
 
 def get_provider(name: str | None = None) -> SmsProvider:

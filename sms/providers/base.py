@@ -56,6 +56,9 @@ class ConnectionCheck:
 
 class SmsProvider(ABC):
     name: str
+    # True when its status callbacks do not say which tenant they are for (Beem's): the
+    # pipeline then records a CallbackRoute for every provider message id it is given.
+    routes_callbacks: bool = False
 
     @abstractmethod
     def send_batch(self, messages: list[OutboundSms]) -> list[SendResult]:

@@ -1,7 +1,8 @@
 """The development provider: accepts every message and keeps it in a Redis outbox.
 
 The outbox is shared by the web server, the workers and `manage.py sandbox_outbox`, and keeps
-the newest settings.SANDBOX_OUTBOX_LIMIT entries.
+the newest settings.SANDBOX_OUTBOX_LIMIT entries. A tenant's messages are reported delivered
+SANDBOX_DELIVERY_DELAY_SECONDS after they were accepted, as a real provider's callback would.
 """
 
 import json
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django_redis import get_redis_connection
+from django_tenants.utils import get_public_schema_name
 
 from mifumo.principals import shared_key
 from sms.providers.base import ConnectionCheck, OutboundSms, SendResult, SmsProvider
@@ -49,6 +51,13 @@ class SandboxProvider(SmsProvider):
             pipe.lpush(OUTBOX_KEY, *entries)
             pipe.ltrim(OUTBOX_KEY, 0, settings.SANDBOX_OUTBOX_LIMIT - 1)
             pipe.execute()
+        if messages and connection.schema_name != get_public_schema_name():
+            from sms.tasks import sandbox_reports_deliver
+
+            sandbox_reports_deliver.apply_async(
+                kwargs={"references": [message.reference for message in messages]},
+                countdown=settings.SANDBOX_DELIVERY_DELAY_SECONDS,
+            )
         return results
 
     def balance(self) -> dict:

@@ -25,6 +25,8 @@ PAGINATED = {
     "/api/messaging/segments/",
     "/api/messaging/segments/{segment_id}/contacts/",
     "/api/messaging/templates/",
+    "/api/messaging/messages/",
+    "/api/messaging/sms/sender-ids/",
     "/api/tenants/",
     "/api/tenants/{tenant_id}/domains/",
     "/api/tenants/{tenant_id}/members/",

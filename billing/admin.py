@@ -1,0 +1,109 @@
+"""Operators read balances and the ledger here; credits change only through credit_add."""
+
+from django import forms
+from django.contrib import admin, messages
+
+from billing.models import CreditBalance, CreditLedgerEntry
+from billing.selectors import credit_balance_get
+from billing.services import credit_add
+from mifumo.errors import ApplicationError
+
+Kind = CreditLedgerEntry.Kind
+ADMIN_REFERENCE = "admin"
+
+
+class CreditBalanceForm(forms.ModelForm):
+    add_credits = forms.IntegerField(
+        required=False,
+        help_text="Written to the ledger: a positive number is a purchase, a negative one an "
+        "adjustment. The balance never goes below zero.",
+    )
+    reason = forms.CharField(required=False, max_length=255, help_text="Recorded with the entry")
+
+    class Meta:
+        model = CreditBalance
+        fields = ["tenant"]
+
+    def clean(self):
+        cleaned = super().clean()
+        tenant = cleaned.get("tenant") or getattr(self.instance, "tenant", None)
+        credits = cleaned.get("add_credits")
+        if credits == 0 or (credits is None and self.instance._state.adding):
+            self.add_error("add_credits", "Enter a number of credits other than 0.")
+        elif credits and tenant is not None:
+            available = credit_balance_get(tenant_id=tenant.pk).credits
+            if available + credits < 0:
+                self.add_error(
+                    "add_credits", f"The balance is {available}; it cannot go below zero."
+                )
+        return cleaned
+
+
+@admin.register(CreditBalance)
+class CreditBalanceAdmin(admin.ModelAdmin):
+    form = CreditBalanceForm
+    list_display = ["tenant", "credits", "updated_at"]
+    search_fields = ["tenant__name", "tenant__subdomain"]
+    list_select_related = ["tenant"]
+    autocomplete_fields = ["tenant"]
+    ordering = ["tenant__name"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["tenant", "add_credits", "reason"]
+        return ["tenant", "credits", "updated_at", "add_credits", "reason"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["tenant", "credits", "updated_at"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the balance is the sum of the ledger; deleting it would break that
+
+    def save_model(self, request, obj, form, change):
+        # The form never writes the number: credit_add locks the row and writes the ledger.
+        credits = form.cleaned_data.get("add_credits")
+        if not credits:
+            return
+        try:
+            entry = credit_add(
+                tenant_id=obj.tenant_id,
+                credits=credits,
+                kind=Kind.PURCHASE if credits > 0 else Kind.ADJUSTMENT,
+                reason=form.cleaned_data.get("reason", "").strip(),
+                reference=ADMIN_REFERENCE,
+                created_by=request.user,
+            )
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        obj.refresh_from_db()
+        self.message_user(
+            request, f"{credits:+d} credits; the balance is now {entry.balance_after}."
+        )
+
+
+@admin.register(CreditLedgerEntry)
+class CreditLedgerEntryAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "tenant",
+        "kind",
+        "credits",
+        "balance_after",
+        "reference",
+        "reason",
+        "created_by",
+    ]
+    list_filter = ["kind"]
+    search_fields = ["tenant__subdomain", "tenant__name", "reference"]
+    list_select_related = ["tenant", "created_by"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

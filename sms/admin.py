@@ -1,0 +1,78 @@
+"""Operators review every tenant's sender ID requests here; reviews go through sms.services."""
+
+from django.contrib import admin, messages
+
+from mifumo.errors import ApplicationError
+from sms import services
+from sms.models import SenderId
+
+
+@admin.register(SenderId)
+class SenderIdAdmin(admin.ModelAdmin):
+    list_display = ["name", "tenant", "status", "created_by", "reviewed_by", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["name", "tenant__name", "tenant__subdomain"]
+    list_select_related = ["tenant", "created_by", "reviewed_by"]
+    readonly_fields = [
+        "id",
+        "tenant",
+        "name",
+        "purpose",
+        "sample_message",
+        "status",
+        "rejection_reason",
+        "reviewed_by",
+        "reviewed_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
+    actions = ["approve_selected", "reject_selected", "revoke_selected"]
+
+    def has_add_permission(self, request):
+        return False  # tenants request sender IDs through the API; statuses change by actions
+
+    def _review(self, request, queryset, review, done: str):
+        changed, refused = [], []
+        for sender_id in queryset.select_related("tenant"):
+            try:
+                review(sender_id)
+            except ApplicationError as exc:
+                refused.append(f"{sender_id.name} ({sender_id.tenant.subdomain}): {exc.message}")
+            else:
+                changed.append(sender_id.name)
+        if changed:
+            self.message_user(request, f"{done}: {', '.join(changed)}.", messages.SUCCESS)
+        for message in refused:
+            self.message_user(request, message, messages.WARNING)
+
+    @admin.action(description="Approve selected sender IDs", permissions=["change"])
+    def approve_selected(self, request, queryset):
+        self._review(
+            request,
+            queryset,
+            lambda s: services.sender_id_approve(sender_id=s, reviewed_by=request.user),
+            "Approved",
+        )
+
+    @admin.action(description="Reject selected sender IDs", permissions=["change"])
+    def reject_selected(self, request, queryset):
+        self._review(
+            request,
+            queryset,
+            lambda s: services.sender_id_reject(
+                sender_id=s, reason=services.OPERATOR_REJECTION_REASON, reviewed_by=request.user
+            ),
+            "Rejected",
+        )
+
+    @admin.action(description="Revoke selected approved sender IDs", permissions=["change"])
+    def revoke_selected(self, request, queryset):
+        self._review(
+            request,
+            queryset,
+            lambda s: services.sender_id_revoke(
+                sender_id=s, reason=services.OPERATOR_REVOCATION_REASON, reviewed_by=request.user
+            ),
+            "Revoked",
+        )

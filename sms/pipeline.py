@@ -1,0 +1,309 @@
+"""The outbox pipeline (DESIGN section 5): queued Message rows go to a provider exactly once.
+
+A batch task claims its messages with one conditional UPDATE (queued -> sending), so a task
+that runs twice finds nothing to send. Just before a provider call the chunk is stamped
+`handed_at`; a crash before that stamp leaves messages that the sweep safely queues again, a
+crash after it leaves messages whose outcome is unknown, which the sweep fails and refunds
+rather than risk sending twice. Results are written back in one UPDATE per outcome.
+Transient provider errors are retried with backoff (SMS_RETRY_DELAYS) up to
+SMS_SEND_MAX_ATTEMPTS, then the message fails and its credits are refunded.
+
+Every function here runs in one tenant's schema (the tasks carry it). Times are the
+statement's (statement_timestamp()), so a retry due "now" is due even inside a long transaction.
+"""
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from itertools import groupby
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from billing.services import credit_refund
+from messaging.models import Message
+from sms.providers import get_provider
+from sms.providers.base import OutboundSms, SendResult, SmsProvider
+from sms.throttle import sender_segments_wait, tenant_send_slot
+from webhooks.services import callback_routes_record
+
+logger = logging.getLogger(__name__)
+
+Status = Message.Status
+SEND_INTERRUPTED = "SEND_INTERRUPTED"
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: str
+    recipient: str
+    text: str
+    sender: str
+    encoding: str
+    segments: int
+    attempts: int
+
+
+def provider_for(tenant) -> SmsProvider:
+    """The tenant's provider: an operator's override in its settings, else SMS_PROVIDER."""
+    return get_provider((tenant.settings or {}).get("sms_provider") or None)
+
+
+def outbox_enqueue(message_ids, *, countdown: float | None = None) -> None:
+    """Hand queued messages to batch tasks once the current transaction commits."""
+    from sms.tasks import outbox_batch_send
+
+    ids = [str(message_id) for message_id in message_ids]
+    size = settings.SMS_SEND_BATCH_SIZE
+    for start in range(0, len(ids), size):
+        batch = ids[start : start + size]
+        transaction.on_commit(
+            lambda batch=batch: outbox_batch_send.apply_async(
+                kwargs={"message_ids": batch}, countdown=countdown
+            )
+        )
+
+
+def _claim(message_ids: list[str]) -> list[Claimed]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE messaging_message SET status = 'sending', sending_at = statement_timestamp(),
+                attempts = attempts + 1, handed_at = NULL, updated_at = statement_timestamp()
+            WHERE id = ANY(%s::uuid[]) AND status = 'queued'
+                AND (next_attempt_at IS NULL OR next_attempt_at <= statement_timestamp())
+            RETURNING id::text, recipient, text, sender, encoding, segments, attempts
+            """,
+            [message_ids],
+        )
+        return sorted((Claimed(*row) for row in cursor.fetchall()), key=lambda m: m.sender)
+
+
+def _set_status(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def _requeue(ids: list[str], *, delay: float, error_code: str = "", error: str = "") -> None:
+    """Put claimed messages back in the queue; they go out again after `delay` seconds."""
+    if not ids:
+        return
+    _set_status(
+        """
+        UPDATE messaging_message SET status = 'queued', handed_at = NULL,
+            next_attempt_at = statement_timestamp() + make_interval(secs => %s),
+            error_code = %s, error_message = %s, updated_at = statement_timestamp()
+        WHERE id = ANY(%s::uuid[]) AND status = 'sending'
+        """,
+        [delay, error_code, error[:500], ids],
+    )
+    if delay < settings.SMS_COUNTDOWN_MAX_SECONDS:
+        outbox_enqueue(ids, countdown=delay)
+    # Longer delays are released by the outbox sweep from next_attempt_at.
+
+
+@transaction.atomic
+def messages_fail(failures: dict[str, tuple[str, str]], *, statuses=(Status.SENDING,)) -> int:
+    """Fail messages (id -> (error_code, error_message)) and refund their credits, per send
+    request, in the same transaction. Returns how many failed."""
+    if not failures:
+        return 0
+    rows = _set_status(
+        """
+        UPDATE messaging_message AS m SET status = 'failed', failed_at = statement_timestamp(),
+            error_code = f.code, error_message = f.message, updated_at = statement_timestamp()
+        FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS f(id, code, message)
+        WHERE m.id = f.id AND m.status = ANY(%s)
+        RETURNING m.send_request_id::text, m.credits
+        """,
+        [
+            list(failures),
+            [code for code, _ in failures.values()],
+            [message[:500] for _, message in failures.values()],
+            list(statuses),
+        ],
+    )
+    refunds: dict[str, list[int]] = defaultdict(list)
+    for send_request_id, credits in rows:
+        refunds[send_request_id or ""].append(credits)
+    for send_request_id, credits in refunds.items():
+        credit_refund(
+            tenant_id=connection.tenant.pk,
+            credits=sum(credits),
+            reference=send_request_id,
+            reason=f"{len(credits)} message(s) failed before delivery to a provider",
+        )
+    return len(rows)
+
+
+def _record(provider: SmsProvider, chunk: list[Claimed], results: list[SendResult]) -> None:
+    by_reference = {result.reference: result for result in results}
+    accepted = [r for m in chunk if (r := by_reference.get(m.id)) is not None and r.accepted]
+    if accepted:
+        _set_status(
+            """
+            UPDATE messaging_message AS m SET
+                status = CASE WHEN m.status = 'sending' THEN 'sent' ELSE m.status END,
+                sent_at = COALESCE(m.sent_at, statement_timestamp()), provider_message_id = r.pid,
+                error_code = '', error_message = '', updated_at = statement_timestamp()
+            FROM unnest(%s::uuid[], %s::text[]) AS r(id, pid)
+            WHERE m.id = r.id
+            """,
+            [[r.reference for r in accepted], [r.provider_message_id for r in accepted]],
+        )
+        if provider.routes_callbacks:
+            callback_routes_record(
+                provider=provider.name,
+                provider_message_ids=[r.provider_message_id for r in accepted],
+                schema_name=connection.schema_name,
+            )
+    retry_by_delay: dict[float, list[str]] = defaultdict(list)
+    retry_errors: dict[str, tuple[str, str]] = {}
+    failures: dict[str, tuple[str, str]] = {}
+    delays = settings.SMS_RETRY_DELAYS
+    for message in chunk:
+        result = by_reference.get(message.id)
+        if result is None:
+            failures[message.id] = ("NO_PROVIDER_RESULT", "The provider did not report on it.")
+        elif result.accepted:
+            continue
+        elif result.transient and message.attempts < settings.SMS_SEND_MAX_ATTEMPTS:
+            delay = delays[min(message.attempts, len(delays)) - 1]
+            retry_by_delay[delay].append(message.id)
+            retry_errors[message.id] = (result.error_code, result.error_message)
+        else:
+            failures[message.id] = (result.error_code or "SMS_SEND_FAILED", result.error_message)
+    for delay, ids in retry_by_delay.items():
+        code, error = retry_errors[ids[0]]
+        _requeue(ids, delay=delay, error_code=code, error=error)
+    messages_fail(failures)
+
+
+def _hand_over(provider: SmsProvider, chunk: list[Claimed]) -> None:
+    _set_status(
+        """
+        UPDATE messaging_message SET handed_at = statement_timestamp(), provider = %s,
+            updated_at = statement_timestamp()
+        WHERE id = ANY(%s::uuid[]) AND status = 'sending'
+        """,
+        [provider.name, [m.id for m in chunk]],
+    )
+    outbound = [
+        OutboundSms(
+            reference=m.id, to=m.recipient, text=m.text, sender=m.sender, encoding=m.encoding
+        )
+        for m in chunk
+    ]
+    _record(provider, chunk, provider.send_batch(outbound))
+
+
+def _chunks(messages: list[Claimed], size: int):
+    for start in range(0, len(messages), size):
+        yield messages[start : start + size]
+
+
+def outbox_batch_send(*, message_ids: list[str]) -> int:
+    """Send one batch of queued messages of the current tenant; returns how many were claimed.
+
+    Runs only while the tenant holds a send slot; otherwise the batch is queued again shortly.
+    """
+    with tenant_send_slot(connection.schema_name) as granted:
+        if not granted:
+            outbox_enqueue(message_ids, countdown=settings.SMS_SLOT_RETRY_SECONDS)
+            return 0
+        claimed = _claim(message_ids)
+        if not claimed:
+            return 0
+        provider = provider_for(connection.tenant)
+        waiting: list[Claimed] = []
+        for sender, group in groupby(claimed, key=lambda m: m.sender):
+            for chunk in _chunks(list(group), settings.SMS_PROVIDER_CHUNK_SIZE):
+                if waiting:
+                    waiting.extend(chunk)
+                    continue
+                wait = _throttle(sender, sum(m.segments for m in chunk))
+                if wait:
+                    waiting.extend(chunk)
+                    continue
+                _hand_over(provider, chunk)
+        # What the sender's rate did not allow goes back to the queue, as it was claimed.
+        if waiting:
+            _requeue_unclaimed(waiting)
+    return len(claimed)
+
+
+def _throttle(sender: str, segments: int) -> float:
+    """Wait for the sender's rate up to SMS_THROTTLE_MAX_SLEEP; returns the wait still owed."""
+    deadline = time.monotonic() + settings.SMS_THROTTLE_MAX_SLEEP_SECONDS
+    while True:
+        wait = sender_segments_wait(sender, segments)
+        if not wait:
+            return 0.0
+        if time.monotonic() + wait > deadline:
+            return wait
+        time.sleep(wait)
+
+
+def _requeue_unclaimed(messages: list[Claimed]) -> None:
+    """Undo a claim: the attempt did not happen, so it is not counted."""
+    ids = [m.id for m in messages]
+    _set_status(
+        """
+        UPDATE messaging_message SET status = 'queued', attempts = attempts - 1,
+            updated_at = statement_timestamp()
+        WHERE id = ANY(%s::uuid[]) AND status = 'sending' AND handed_at IS NULL
+        """,
+        [ids],
+    )
+    outbox_enqueue(ids, countdown=settings.SMS_SLOT_RETRY_SECONDS)
+
+
+def outbox_sweep() -> dict[str, int]:
+    """Keep the current tenant's outbox moving; run by beat for every tenant.
+
+    Releases due scheduled messages, queues again what a lost task or a crashed worker left
+    behind, and fails (with a refund) messages whose hand-over was interrupted.
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.SMS_OUTBOX_STALE_SECONDS)
+    counts = {}
+    with transaction.atomic():
+        due = Message.objects.filter(status=Status.SCHEDULED, scheduled_at__lte=now)
+        due_ids = list(due.values_list("id", flat=True))
+        Message.objects.filter(pk__in=due_ids, status=Status.SCHEDULED).update(
+            status=Status.QUEUED, queued_at=now, updated_at=now
+        )
+        counts["released"] = len(due_ids)
+
+        never_handed = Message.objects.filter(
+            status=Status.SENDING, sending_at__lt=stale, handed_at__isnull=True
+        )
+        lost_ids = list(never_handed.values_list("id", flat=True))
+        Message.objects.filter(pk__in=lost_ids, status=Status.SENDING).update(
+            status=Status.QUEUED, updated_at=now
+        )
+        counts["recovered"] = len(lost_ids)
+
+        interrupted = Message.objects.filter(
+            status=Status.SENDING, sending_at__lt=stale, handed_at__isnull=False
+        ).values_list("id", flat=True)
+        message = "The worker stopped while handing it to the provider; not resent."
+        counts["interrupted"] = messages_fail(
+            {str(i): (SEND_INTERRUPTED, message) for i in interrupted}
+        )
+
+        retry_due = now - timedelta(seconds=settings.SMS_RETRY_GRACE_SECONDS)
+        # Queued long ago and never claimed, or a retry well past its time: the task is lost.
+        stuck = Message.objects.filter(status=Status.QUEUED).filter(
+            Q(next_attempt_at__isnull=True, queued_at__lt=stale)
+            | Q(next_attempt_at__isnull=False, next_attempt_at__lt=retry_due)
+        )
+        stuck_ids = list(stuck.values_list("id", flat=True)[: settings.SMS_SWEEP_MAX_MESSAGES])
+        counts["requeued"] = len(stuck_ids)
+        outbox_enqueue([*due_ids, *lost_ids, *stuck_ids])
+    return counts

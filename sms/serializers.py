@@ -1,0 +1,248 @@
+"""Request and response bodies of the SMS routes (send, status, balance, stats, reports)."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import serializers, status
+
+from messaging.models import Message
+from messaging.selectors import template_get
+from messaging.services.messages import SendInput
+from mifumo.errors import ApplicationError, ErrorCode
+from mifumo.phone import InvalidPhoneNumber, normalize_phone
+from sms.selectors import sender_id_check
+
+MAX_TEXT_LENGTH = 1600
+MAX_SCHEDULE_AHEAD = timedelta(days=365)
+
+
+class SmsSendInputSerializer(serializers.Serializer):
+    """`recipients` (a list) or `recipient` (one number); `message` or `template_id`."""
+
+    message = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, max_length=MAX_TEXT_LENGTH
+    )
+    recipients = serializers.ListField(
+        child=serializers.CharField(max_length=32, allow_blank=True), required=False
+    )
+    recipient = serializers.CharField(required=False, max_length=32, allow_blank=True)
+    sender_id = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    template_id = serializers.UUIDField(required=False, allow_null=True)
+    scheduled_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    def validate_scheduled_at(self, value):
+        if value is not None and value > timezone.now() + MAX_SCHEDULE_AHEAD:
+            raise serializers.ValidationError("Schedule a send at most 365 days ahead.")
+        return value
+
+    def validate_recipients(self, value):
+        if len(value) > settings.SMS_SEND_MAX_RECIPIENTS:
+            raise serializers.ValidationError(
+                f"At most {settings.SMS_SEND_MAX_RECIPIENTS} recipients per send."
+            )
+        return value
+
+
+def send_recipients(data: dict, region: str | None) -> list[str]:
+    """The E.164 recipients of a send body, de-duplicated in their first order.
+
+    No recipient is a 400 VALIDATION_ERROR; any number that cannot be read is a 400
+    INVALID_PHONE_FORMAT naming every such number, and nothing is sent.
+    """
+    raw = list(data.get("recipients") or [])
+    if data.get("recipient"):
+        raw.insert(0, data["recipient"])
+    raw = [value for value in raw if value.strip()]
+    if not raw:
+        message = "Give at least one recipient (recipients or recipient)."
+        raise ApplicationError(
+            message, code=ErrorCode.VALIDATION_ERROR, errors={"recipients": [message]}
+        )
+    numbers, invalid = [], []
+    for value in raw:
+        try:
+            numbers.append(normalize_phone(value, region))
+        except InvalidPhoneNumber:
+            invalid.append(value)
+    if invalid:
+        raise ApplicationError(
+            f"{len(invalid)} recipient number(s) are not valid phone numbers.",
+            code=ErrorCode.INVALID_PHONE_FORMAT,
+            status_code=status.HTTP_400_BAD_REQUEST,
+            details={"invalid_recipients": invalid[:100]},
+        )
+    return list(dict.fromkeys(numbers))
+
+
+class SmsSendResultSerializer(serializers.Serializer):
+    message_id = serializers.UUIDField()
+    recipient = serializers.CharField()
+    recipients = serializers.ListField(child=serializers.CharField())
+    total_recipients = serializers.IntegerField()
+    message = serializers.CharField()
+    sender_id = serializers.CharField()
+    segments = serializers.IntegerField()
+    encoding = serializers.CharField()
+    credits_used = serializers.IntegerField()
+    cost = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False)
+    currency = serializers.CharField()
+    status = serializers.CharField()
+    scheduled_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class RecipientStatusSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "recipient",
+            "status",
+            "segments",
+            "provider",
+            "error_code",
+            "error_message",
+            "sent_at",
+            "delivered_at",
+            "failed_at",
+        ]
+        read_only_fields = fields
+
+
+class PaginationSerializer(serializers.Serializer):
+    page = serializers.IntegerField()
+    per_page = serializers.IntegerField()
+    total = serializers.IntegerField()
+    pages = serializers.IntegerField()
+
+
+class SendStatusSerializer(serializers.Serializer):
+    message_id = serializers.UUIDField()
+    status = serializers.CharField(
+        help_text="Overall: scheduled, queued, sending, sent, "
+        "delivered, partially_delivered or failed"
+    )
+    message = serializers.CharField()
+    sender_id = serializers.CharField()
+    total_recipients = serializers.IntegerField()
+    status_counts = serializers.DictField(child=serializers.IntegerField())
+    credits_used = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    scheduled_at = serializers.DateTimeField(allow_null=True)
+    recipients = RecipientStatusSerializer(many=True)
+    pagination = PaginationSerializer()
+
+
+class BalanceSerializer(serializers.Serializer):
+    credits = serializers.IntegerField()
+    currency = serializers.CharField()
+    last_updated = serializers.DateTimeField(allow_null=True)
+
+
+class BalanceEnvelopeDataSerializer(serializers.Serializer):
+    balance = BalanceSerializer()
+
+
+class PeriodSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+
+class SmsStatsSerializer(serializers.Serializer):
+    total_messages = serializers.IntegerField()
+    total_sent = serializers.IntegerField()
+    total_delivered = serializers.IntegerField()
+    total_failed = serializers.IntegerField()
+    total_pending = serializers.IntegerField()
+    delivery_rate = serializers.FloatField()
+    credits_used = serializers.IntegerField()
+    total_cost = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False)
+    currency = serializers.CharField()
+    period = PeriodSerializer()
+
+
+class StatsQuerySerializer(serializers.Serializer):
+    start = serializers.DateTimeField(required=False)
+    end = serializers.DateTimeField(required=False)
+
+
+class ValidatePhoneInputSerializer(serializers.Serializer):
+    phone_number = serializers.CharField(max_length=32)
+
+
+class ValidatePhoneSerializer(serializers.Serializer):
+    phone_number = serializers.CharField()
+    valid = serializers.BooleanField()
+    e164 = serializers.CharField(allow_null=True)
+    country = serializers.CharField(allow_null=True)
+    country_code = serializers.IntegerField(allow_null=True)
+    number_type = serializers.CharField(allow_null=True)
+    reason = serializers.CharField(allow_null=True)
+
+
+class ConnectionSerializer(serializers.Serializer):
+    provider = serializers.CharField()
+    ok = serializers.BooleanField()
+    detail = serializers.CharField()
+
+
+class DeliveryReportSerializer(serializers.Serializer):
+    message_id = serializers.UUIDField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    recipient_count = serializers.IntegerField()
+    content_preview = serializers.CharField()
+    sender_id = serializers.CharField()
+    delivered_count = serializers.IntegerField()
+    failed_count = serializers.IntegerField()
+    pending_count = serializers.IntegerField()
+    sent_count = serializers.IntegerField()
+    credits_used = serializers.IntegerField()
+    scheduled_at = serializers.DateTimeField(allow_null=True)
+
+
+class DeliveryReportsSerializer(serializers.Serializer):
+    reports = DeliveryReportSerializer(many=True)
+    pagination = PaginationSerializer()
+
+
+class RecipientPageQuerySerializer(serializers.Serializer):
+    page = serializers.IntegerField(required=False, min_value=1, default=1)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
+
+
+class DeliveryReportsQuerySerializer(serializers.Serializer):
+    page = serializers.IntegerField(required=False, min_value=1, default=1)
+    per_page = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
+    status = serializers.ChoiceField(choices=Message.Status.choices, required=False)
+    date_from = serializers.DateTimeField(required=False)
+    date_to = serializers.DateTimeField(required=False)
+
+
+def send_input(data: dict, *, tenant, source: str) -> SendInput:
+    """A checked SendInput from a send body: recipients read in the tenant's country, the
+    sender approved for the tenant, and a text or an active SMS template."""
+    text = data.get("message") or ""
+    template = None
+    if data.get("template_id"):
+        template = template_get(template_id=data["template_id"])
+        if not template.is_active or template.channel != template.Channel.SMS:
+            message = "The template must be an active SMS template."
+            raise ApplicationError(
+                message, code=ErrorCode.VALIDATION_ERROR, errors={"template_id": [message]}
+            )
+        text = ""
+    if not text.strip() and template is None:
+        raise ApplicationError(
+            "Give the message text (message) or a template (template_id).",
+            code=ErrorCode.MISSING_MESSAGE,
+        )
+    return SendInput(
+        recipients=send_recipients(data, tenant.country),
+        sender=sender_id_check(tenant_id=tenant.pk, name=data.get("sender_id")),
+        text=text,
+        template=template,
+        scheduled_at=data.get("scheduled_at"),
+        source=source,
+    )

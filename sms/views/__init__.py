@@ -1,0 +1,1 @@
+"""Thin DRF views of the sms app, one module per resource."""

@@ -1,0 +1,216 @@
+"""The outbox pipeline against the fake Beem server: one request per text, retries with
+backoff, failures refunded, the sender's rate, the tenant's share, and the outbox sweep."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from django_redis import get_redis_connection
+from django_tenants.utils import tenant_context
+
+from billing.models import CreditLedgerEntry
+from messaging.models import Message
+from mifumo.principals import shared_key
+from sms import pipeline
+from tests.envelope import ok_data
+from tests.fakes.beem import API_KEY, SECRET_KEY, FakeBeem
+from tests.messaging.helpers import new_phone
+from tests.sms.helpers import SEND, balance_of, fund
+from webhooks.models import CallbackRoute
+
+
+@pytest.fixture
+def beem(settings):
+    with FakeBeem() as fake:
+        settings.SMS_PROVIDER = "beem"
+        settings.BEEM_SEND_URL = fake.send_url
+        settings.BEEM_BALANCE_URL = fake.balance_url
+        settings.BEEM_API_KEY = API_KEY
+        settings.BEEM_SECRET_KEY = SECRET_KEY
+        settings.BEEM_TIMEOUT_SECONDS = 0.5
+        settings.SMS_RETRY_DELAYS = [0.0, 0.0]
+        yield fake
+
+
+def send(api, a, on_commit, recipients, text="Habari"):
+    with on_commit():
+        response = api(a.owner).post(
+            SEND, {"message": text, "recipients": recipients}, format="json"
+        )
+    return ok_data(response, 201)
+
+
+def messages_of(tenant):
+    with tenant_context(tenant):
+        return list(Message.objects.order_by("recipient"))
+
+
+def test_identical_texts_go_out_as_one_request_and_are_routed_for_callbacks(
+    api, a, on_commit, beem
+):
+    fund(a.tenant, 10)
+    phones = [new_phone() for _ in range(3)]
+
+    send(api, a, on_commit, phones)
+
+    assert len(beem.requests) == 1
+    assert sorted(sms.to for sms in beem.accepted) == sorted(p[1:] for p in phones)
+    messages = messages_of(a.tenant)
+    assert {m.status for m in messages} == {"sent"}
+    assert {m.provider for m in messages} == {"beem"}
+    (request_id,) = {m.provider_message_id for m in messages}
+    assert {sms.reference for sms in beem.accepted} == {str(m.id) for m in messages}
+    route = CallbackRoute.objects.get(provider="beem", provider_message_id=request_id)
+    assert route.schema_name == a.tenant.schema_name
+
+
+def test_a_transient_error_is_retried_and_sent_once(api, a, on_commit, beem):
+    fund(a.tenant, 10)
+    beem.fail_next(1, status=500)
+    phone = new_phone()
+
+    send(api, a, on_commit, [phone])
+
+    (message,) = messages_of(a.tenant)
+    assert (message.status, message.attempts) == ("sent", 2)
+    assert [sms.to for sms in beem.accepted] == [phone[1:]]
+    assert balance_of(a.tenant) == 9
+
+
+def test_a_timeout_is_transient_too(api, a, on_commit, beem):
+    fund(a.tenant, 10)
+    beem.timeout_next(1)
+
+    send(api, a, on_commit, [new_phone()])
+
+    (message,) = messages_of(a.tenant)
+    assert (message.status, message.attempts) == ("sent", 2)
+
+
+def test_three_transient_errors_fail_the_message_and_refund_it(api, a, on_commit, beem):
+    fund(a.tenant, 10)
+    beem.fail_next(3, status=503)
+
+    sent = send(api, a, on_commit, [new_phone(), new_phone()])
+
+    messages = messages_of(a.tenant)
+    assert {(m.status, m.attempts, m.error_code) for m in messages} == {
+        ("failed", 3, "BEEM_HTTP_503")
+    }
+    assert all(m.failed_at for m in messages)
+    assert beem.accepted == []
+    assert balance_of(a.tenant) == 10
+    refund = CreditLedgerEntry.objects.get(tenant=a.tenant, kind="refund")
+    assert (refund.credits, refund.reference) == (2, sent["message_id"])
+
+
+def test_a_permanent_error_fails_at_once_and_refunds(api, a, on_commit, beem):
+    fund(a.tenant, 10)
+    beem.fail_next(1, status=200, code=106)
+
+    send(api, a, on_commit, [new_phone()])
+
+    (message,) = messages_of(a.tenant)
+    assert (message.status, message.attempts, message.error_code) == ("failed", 1, "BEEM_106")
+    assert balance_of(a.tenant) == 10
+
+
+def queued_messages(tenant, count: int) -> list[str]:
+    with tenant_context(tenant):
+        now = timezone.now()
+        messages = Message.objects.bulk_create(
+            Message(
+                status="queued",
+                recipient=new_phone(),
+                sender="Taarifa-SMS",
+                text="Hi",
+                encoding="GSM-7",
+                segments=1,
+                credits=1,
+                queued_at=now,
+            )
+            for _ in range(count)
+        )
+    return [str(m.pk) for m in messages]
+
+
+def test_a_batch_claimed_twice_is_sent_once(a, beem):
+    ids = queued_messages(a.tenant, 3)
+
+    with tenant_context(a.tenant):
+        assert pipeline.outbox_batch_send(message_ids=ids) == 3
+        assert pipeline.outbox_batch_send(message_ids=ids) == 0
+
+    assert len(beem.accepted) == 3
+
+
+def test_the_sender_rate_holds_back_what_it_does_not_allow(a, beem, settings):
+    settings.SMS_PROVIDER_CHUNK_SIZE = 2
+    settings.SMS_SENDER_RATE_LIMITS = {"Taarifa-SMS": 1}
+    settings.SMS_THROTTLE_MAX_SLEEP_SECONDS = 0
+    get_redis_connection("default").delete(shared_key("sms", "sender-rate", "Taarifa-SMS"))
+    ids = queued_messages(a.tenant, 6)
+
+    with tenant_context(a.tenant):
+        pipeline.outbox_batch_send(message_ids=ids)
+        statuses = sorted(Message.objects.values_list("status", "attempts"))
+
+    # A 1-second burst at 1 segment/s lets the first chunk of 2 through, then holds the rest.
+    assert len(beem.accepted) == 2
+    assert statuses == [("queued", 0)] * 4 + [("sent", 1)] * 2
+
+
+def test_a_tenant_never_takes_more_than_its_share_of_send_slots(a, beem, settings):
+    settings.SMS_SEND_CONCURRENCY = 4  # two slots a tenant
+    ids = queued_messages(a.tenant, 2)
+
+    schema = a.tenant.schema_name
+    with tenant_context(a.tenant):
+        with (
+            pipeline.tenant_send_slot(schema) as first,
+            pipeline.tenant_send_slot(schema) as second,
+        ):
+            assert (first, second) == (True, True)
+            assert pipeline.outbox_batch_send(message_ids=ids) == 0
+        assert pipeline.outbox_batch_send(message_ids=ids) == 2
+
+
+def test_the_sweep_releases_due_scheduled_messages(a, beem):
+    with tenant_context(a.tenant):
+        due, later = queued_messages(a.tenant, 2)
+        now = timezone.now()
+        Message.objects.filter(pk=due).update(
+            status="scheduled", scheduled_at=now - dt.timedelta(seconds=1)
+        )
+        Message.objects.filter(pk=later).update(
+            status="scheduled", scheduled_at=now + dt.timedelta(hours=1)
+        )
+
+        counts = pipeline.outbox_sweep()
+
+        assert counts["released"] == 1
+        assert Message.objects.get(pk=due).status == "queued"
+        assert Message.objects.get(pk=later).status == "scheduled"
+
+
+def test_the_sweep_recovers_what_a_crashed_worker_left(a, beem, settings):
+    settings.SMS_OUTBOX_STALE_SECONDS = 60
+    fund(a.tenant, 10)
+    long_ago = timezone.now() - dt.timedelta(minutes=5)
+    with tenant_context(a.tenant):
+        never_handed, handed, stuck = queued_messages(a.tenant, 3)
+        Message.objects.filter(pk=never_handed).update(status="sending", sending_at=long_ago)
+        Message.objects.filter(pk=handed).update(
+            status="sending", sending_at=long_ago, handed_at=long_ago
+        )
+        Message.objects.filter(pk=stuck).update(queued_at=long_ago)
+
+        counts = pipeline.outbox_sweep()
+
+        assert counts == {"released": 0, "recovered": 1, "interrupted": 1, "requeued": 1}
+        assert Message.objects.get(pk=never_handed).status == "queued"
+        failed = Message.objects.get(pk=handed)
+        assert (failed.status, failed.error_code) == ("failed", pipeline.SEND_INTERRUPTED)
+    assert balance_of(a.tenant) == 11  # the interrupted message's credit came back
+    assert connection.schema_name == "public"

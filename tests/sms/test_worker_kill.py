@@ -1,0 +1,126 @@
+"""A real worker process killed with SIGKILL in the middle of a batch: after a restart and a
+sweep every message ends sent or failed, and the provider saw none of them twice."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from messaging.models import Message
+from mifumo.celery import app as celery_app
+from sms import pipeline
+from sms.tasks import outbox_batch_send
+from tests.conftest import committed
+from tests.fakes.beem import API_KEY, SECRET_KEY, FakeBeem
+from tests.sms.helpers import fund
+
+ROOT = Path(__file__).resolve().parents[2]
+MESSAGES = 100
+CHUNK = 20
+
+
+def start_worker(beem: FakeBeem) -> subprocess.Popen:
+    database = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "mifumo.settings",
+        "DEBUG": "true",
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+        f"{database['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "SMS_PROVIDER": "beem",
+        "BEEM_API_KEY": API_KEY,
+        "BEEM_SECRET_KEY": SECRET_KEY,
+        "BEEM_SEND_URL": beem.send_url,
+        "SMS_PROVIDER_CHUNK_SIZE": str(CHUNK),
+        # The killed worker's slot stays leased; a second slot lets the new worker go on.
+        "SMS_SEND_CONCURRENCY": "4",
+    }
+    command = [sys.executable, "-m", "celery", "-A", "mifumo", "worker", "-Q", "sends"]
+    return subprocess.Popen(
+        [*command, "-P", "solo", "-l", "warning", "--without-heartbeat", "--without-gossip"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def wait_for(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def statuses(tenant) -> dict[str, int]:
+    with tenant_context(tenant):
+        rows = Message.objects.values_list("status", flat=True)
+        return {status: list(rows).count(status) for status in set(rows)}
+
+
+@committed
+def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
+    committed_tenant, settings
+):
+    tenant = committed_tenant.tenant
+    fund(tenant, MESSAGES)
+    settings.SMS_OUTBOX_STALE_SECONDS = 1
+    with tenant_context(tenant):
+        messages = Message.objects.bulk_create(
+            Message(
+                status="queued",
+                recipient=f"+2557140{n:05d}",
+                sender="Taarifa-SMS",
+                text="Habari",
+                encoding="GSM-7",
+                segments=1,
+                credits=1,
+                queued_at=timezone.now(),
+            )
+            for n in range(MESSAGES)
+        )
+    celery_app.conf.task_always_eager = False
+    workers = []
+    try:
+        with FakeBeem(latency=0.4) as beem:
+            workers.append(start_worker(beem))
+            with tenant_context(tenant):
+                outbox_batch_send.delay(message_ids=[str(m.pk) for m in messages])
+            # Two chunks through, the third one in the provider's hands: kill.
+            wait_for(lambda: beem.accepted_count >= 2 * CHUNK)
+            time.sleep(0.2)
+            workers[0].send_signal(signal.SIGKILL)
+            workers[0].wait()
+
+            workers.append(start_worker(beem))
+            time.sleep(1.1)  # past SMS_OUTBOX_STALE_SECONDS
+            with tenant_context(tenant):
+                counts = pipeline.outbox_sweep()
+            assert counts["recovered"] > 0
+            wait_for(lambda: set(statuses(tenant)) <= {"sent", "failed"})
+            accepted = [sms.reference for sms in beem.accepted]
+    finally:
+        celery_app.conf.task_always_eager = True
+        for worker in workers:
+            worker.kill()
+            worker.wait()
+
+    final = statuses(tenant)
+    assert sum(final.values()) == MESSAGES
+    assert len(accepted) == len(set(accepted)), "a message reached the provider twice"
+    with tenant_context(tenant):
+        sent = set(Message.objects.filter(status="sent").values_list("id", flat=True))
+        failed = Message.objects.filter(status="failed")
+        assert {error for error in failed.values_list("error_code", flat=True)} <= {
+            pipeline.SEND_INTERRUPTED
+        }
+    assert {str(pk) for pk in sent} <= set(accepted)
+    assert final.get("failed", 0) <= CHUNK  # at most the chunk in flight when it died

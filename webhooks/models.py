@@ -1,0 +1,65 @@
+"""Inbound provider callbacks (public schema): status reports as received, and the routes that
+tell which tenant a provider's message id belongs to when the callback does not say."""
+
+from django.db import models
+from django.db.models import Q
+
+
+class CallbackRoute(models.Model):
+    """Recorded when a provider accepts messages whose callbacks name no tenant (Beem)."""
+
+    provider = models.CharField(max_length=16)
+    provider_message_id = models.CharField(max_length=64)
+    schema_name = models.CharField(max_length=63)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_message_id"], name="callback_route_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.provider}:{self.provider_message_id} -> {self.schema_name}"
+
+
+class StatusEvent(models.Model):
+    """One provider status report, stored before it is applied so none is lost.
+
+    State: pending -> applied | unmatched. A pending event whose message is not found yet is
+    tried again until STATUS_EVENT_MATCH_WINDOW_SECONDS have passed, then it is unmatched.
+    The same report received twice is stored once (provider, event_id).
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPLIED = "applied", "Applied"
+        UNMATCHED = "unmatched", "Unmatched"
+
+    id = models.BigAutoField(primary_key=True)
+    provider = models.CharField(max_length=16)
+    event_id = models.CharField(max_length=200)
+    schema_name = models.CharField(max_length=63, blank=True)
+    status = models.CharField(max_length=16)
+    reference = models.CharField(max_length=64, blank=True)
+    provider_message_id = models.CharField(max_length=64, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    payload = models.JSONField(default=dict)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="status_event_unique")
+        ]
+        indexes = [
+            models.Index(fields=["id"], condition=Q(state="pending"), name="status_event_pending")
+        ]
+
+    def __str__(self):
+        return f"{self.provider} {self.status} ({self.state})"

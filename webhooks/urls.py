@@ -1,0 +1,8 @@
+from django.urls import path
+
+from webhooks import views
+
+urlpatterns = [
+    path("beem/dlr/<str:token>/", views.beem_delivery_report, name="beem-dlr"),
+    path("twilio/status/", views.twilio_status, name="twilio-status"),
+]

@@ -1,0 +1,67 @@
+"""Provider callbacks. Each verifies the caller, stores the reports and answers at once;
+applying them is a task's job (webhooks.services)."""
+
+import hmac
+import json
+import logging
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from mifumo.errors import ErrorCode, error_body
+from sms.providers import get_provider
+from webhooks.services import status_events_store
+
+logger = logging.getLogger(__name__)
+
+
+def _ok(count: int) -> JsonResponse:
+    body = {
+        "success": True,
+        "message": f"{count} report(s) received.",
+        "data": {"received": count},
+        "error_code": None,
+        "details": None,
+    }
+    return JsonResponse(body)
+
+
+def _error(message: str, code: ErrorCode, status: int) -> JsonResponse:
+    return JsonResponse(error_body(message, code), status=status)
+
+
+@csrf_exempt
+@require_POST
+def beem_delivery_report(request, token: str):
+    """Beem does not sign its callbacks: the secret token in the URL is the check."""
+    expected = settings.BEEM_DLR_TOKEN
+    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+        return _error("Not found.", ErrorCode.NOT_FOUND, 404)
+    try:
+        payload = json.loads(request.body or b"null")
+    except ValueError:
+        return _error("The body is not JSON.", ErrorCode.MALFORMED_REQUEST, 400)
+    if not isinstance(payload, dict | list):
+        return _error("Expected a JSON object or list.", ErrorCode.MALFORMED_REQUEST, 400)
+    reports = get_provider("beem").status_reports(payload)
+    status_events_store(provider="beem", reports=reports, payload=payload)
+    return _ok(len(reports))
+
+
+@csrf_exempt
+@require_POST
+def twilio_status(request):
+    """Twilio signs each callback (X-Twilio-Signature) over the URL we gave it, which names
+    the tenant's schema."""
+    provider = get_provider("twilio")
+    params = request.POST.dict()
+    url = settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not provider.verify_callback(url=url, params=params, signature=signature):
+        return _error("Invalid Twilio signature.", ErrorCode.PERMISSION_DENIED, 403)
+    reports = provider.status_reports(params)
+    schema = request.GET.get("schema", "")
+    status_events_store(provider="twilio", reports=reports, payload=params, schema_name=schema)
+    return _ok(len(reports))
