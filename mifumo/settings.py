@@ -61,6 +61,9 @@ TENANT_DOMAIN_MODEL = "tenants.Domain"
 # New tenant schemas are cloned from this migrated template instead of migrated one by one.
 TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# Issue `SET search_path` once per schema change rather than before every query. Safe since
+# django-tenants forgets the setting on every rollback (a rolled-back SET is undone).
+TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "mifumo.middleware.JsonErrorMiddleware",

@@ -63,16 +63,15 @@ class SmsSendView(TenantScopedView):
             "segments": send.segments,
             "encoding": send.encoding,
             "credits_used": send.credits,
-            "cost": _cost(send.credits),
+            "cost": float(_cost(send.credits)),
             "currency": settings.SMS_CREDIT_CURRENCY,
             "status": Message.Status.SCHEDULED if send.scheduled_at else Message.Status.QUEUED,
             "scheduled_at": send.scheduled_at,
             "created_at": send.created_at,
         }
         message = "SMS scheduled." if send.scheduled_at else "SMS queued for sending."
-        return envelope(
-            s.SmsSendResultSerializer(result).data, message=message, status=status.HTTP_201_CREATED
-        )
+        # `result` is already the documented shape; the hot path skips a serializer pass.
+        return envelope(result, message=message, status=status.HTTP_201_CREATED)
 
 
 class SendStatusView(TenantScopedView):

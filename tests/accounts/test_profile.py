@@ -74,9 +74,9 @@ def test_profile_reads_take_a_fixed_number_of_queries(api, a, django_assert_num_
     client = api(a.owner)
     client.get(PROFILE)
 
-    # user, membership of the request's tenant (middleware), memberships list; each preceded by
-    # django-tenants' SET search_path
-    with django_assert_num_queries(6):
+    # the user with the membership they work in (middleware), SET search_path for the tenant,
+    # the memberships list, SET search_path back to public
+    with django_assert_num_queries(4):
         response = client.get(PROFILE)
 
     assert response.status_code == 200

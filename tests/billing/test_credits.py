@@ -122,7 +122,8 @@ def test_reserve_and_refund_write_the_ledger_that_sums_to_the_balance(a, b):
     credit_add(tenant_id=a.tenant.pk, credits=50, reason="Starter")
     credit_add(tenant_id=b.tenant.pk, credits=7)
 
-    reserve = credit_reserve(tenant_id=a.tenant.pk, credits=20, reference="send-1")
+    assert credit_reserve(tenant_id=a.tenant.pk, credits=20, reference="send-1") == 30
+    reserve = CreditLedgerEntry.objects.get(tenant=a.tenant, kind=Kind.RESERVE)
     refund = credit_refund(tenant_id=a.tenant.pk, credits=5, reference="send-1", reason="Failed")
     nothing = credit_refund(tenant_id=a.tenant.pk, credits=0, reference="send-1")
 

@@ -1,0 +1,273 @@
+"""Sending benchmarks (issue 4), against the fake Beem server:
+
+1. one-recipient sends through the API (gunicorn, load from wrk);
+2. 100,000 recipients of one text handed to the fake Beem server by real send workers;
+3. Beem delivery reports posted to the callback route (wrk), and how long until all applied.
+
+Runs against a separate database (BENCH_DATABASE_URL, default mifumo_bench) on a tenant it
+creates afresh. Usage: `make bench` (or .venv/bin/python bench/sending.py); BENCH_PARTS,
+BENCH_RECIPIENTS and BENCH_WEB_WORKERS / BENCH_WEB_THREADS narrow or reshape a run.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PORT = int(os.environ.get("BENCH_PORT", "8766"))
+BASE = f"http://127.0.0.1:{PORT}"
+DLR_TOKEN = "bench-dlr-token"
+os.environ.update(
+    DEBUG="false",
+    SECRET_KEY="bench-only-secret-key-of-at-least-32-bytes",
+    DATABASE_URL=os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mifumo_bench"
+    ),
+    REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
+    DJANGO_SETTINGS_MODULE="mifumo.settings",
+    # The rates under test are the machine's, not the per-caller limits.
+    RATE_LIMIT_SMS_SEND="100000000/min",
+    SMS_SENDER_SEGMENTS_PER_SECOND="1000000",
+    BEEM_DLR_TOKEN=DLR_TOKEN,
+    SMS_PROVIDER="beem",
+    BEEM_API_KEY="test-api-key",
+    BEEM_SECRET_KEY="test-secret-key",
+)
+
+import django  # noqa: E402
+
+django.setup()
+
+import requests  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django_tenants.utils import tenant_context  # noqa: E402
+from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+from billing.services import credit_add  # noqa: E402
+from messaging.models import Message  # noqa: E402
+from messaging.services.messages import SendInput, message_send  # noqa: E402
+from tenants.models import Tenant  # noqa: E402
+from tenants.services import tenant_create  # noqa: E402
+from tests.fakes.beem import FakeBeem  # noqa: E402
+from webhooks.models import StatusEvent  # noqa: E402
+
+RECIPIENTS = int(os.environ.get("BENCH_RECIPIENTS", "100000"))
+# BENCH_PARTS=api runs only the API part; the delivery reports need the fan-out's messages.
+PARTS = set(os.environ.get("BENCH_PARTS", "api,fanout,dlr").split(","))
+SUBDOMAIN = "bench-sending"
+BIN = ROOT / ".venv/bin"
+WEB_WORKERS = os.environ.get("BENCH_WEB_WORKERS", "4")
+WEB_THREADS = os.environ.get("BENCH_WEB_THREADS", "1")
+WRK = ["wrk", "-t2", "-c16", "-d15s", "-s", str(ROOT / "bench/wrk/post_json.lua")]
+
+
+def fresh_tenant() -> tuple[Tenant, User]:
+    old = Tenant.objects.filter(subdomain=SUBDOMAIN).first()
+    if old is not None:
+        old.delete(force_drop=True)
+    owner, _ = User.objects.get_or_create(
+        email="bench-sending@mifumo.local",
+        defaults={"first_name": "Bench", "phone_number": "+255700000009", "is_active": True},
+    )
+    owner.active_tenant = None
+    owner.save(update_fields=["active_tenant"])
+    tenant = tenant_create(owner=owner, name="Bench Sending", subdomain=SUBDOMAIN)
+    credit_add(tenant_id=tenant.pk, credits=10 * RECIPIENTS + 10_000_000, reason="bench")
+    return tenant, owner
+
+
+def start(command: list[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
+
+
+def start_web(env: dict) -> subprocess.Popen:
+    server = start(
+        [
+            str(BIN / "gunicorn"),
+            "mifumo.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{PORT}",
+            "--workers",
+            WEB_WORKERS,
+            "--threads",
+            WEB_THREADS,
+            "--log-level",
+            "warning",
+        ],
+        env,
+    )
+    for _ in range(200):
+        try:
+            if requests.get(f"{BASE}/api/health/", timeout=1).ok:
+                return server
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    server.terminate()
+    sys.exit("gunicorn did not start")
+
+
+def start_worker(env: dict, queues: str, concurrency: int) -> subprocess.Popen:
+    command = [str(BIN / "celery"), "-A", "mifumo", "worker", "-Q", queues, "-l", "warning"]
+    return start([*command, "-c", str(concurrency), "--without-gossip"], env)
+
+
+def stop(*processes: subprocess.Popen) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait()
+
+
+def wrk(path: str, bodies: list[str], auth: str = "") -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as body_file:
+        body_file.write("\n".join(bodies) + "\n")
+    env = {**os.environ, "BODY_FILE": body_file.name, "AUTH": auth}
+    out = subprocess.run(
+        [*WRK, f"{BASE}{path}"], check=True, capture_output=True, text=True, env=env
+    ).stdout
+    os.unlink(body_file.name)
+    figures = dict(re.findall(r"^(\w+) ([\d.]+)$", out, re.M))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return {"rps": rps, **{key: float(value) for key, value in figures.items()}}
+
+
+def purge_sends() -> None:
+    subprocess.run(
+        [str(BIN / "celery"), "-A", "mifumo", "purge", "-f", "-Q", "sends,default"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+
+
+def api_sends(owner) -> dict:
+    """One-recipient sends through the API. No send worker runs: the figure is what the web
+    tier accepts (messages created, credits reserved, batch task enqueued)."""
+    auth = f"Bearer {AccessToken.for_user(owner)}"
+    bodies = [
+        json.dumps({"message": "Habari, bench", "recipient": f"+2557150{n:05d}"})
+        for n in range(1000)
+    ]
+    return wrk("/api/messaging/sms/send/", bodies, auth)
+
+
+def wait_until(condition, timeout: float, poll: float = 0.02) -> float:
+    started = time.perf_counter()
+    while not condition():
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError
+        time.sleep(poll)
+    return time.perf_counter()
+
+
+def fan_out(tenant, beem: FakeBeem) -> dict:
+    """RECIPIENTS of one text: created in one send, then handed over by 2 send workers."""
+    already = beem.accepted_count
+    recipients = [f"+2557{n:08d}" for n in range(RECIPIENTS)]
+    started = time.perf_counter()
+    with tenant_context(tenant):
+        message_send(
+            tenant=tenant,
+            data=SendInput(recipients=recipients, sender="Taarifa-SMS", text="Habari! " * 10),
+        )
+    created = time.perf_counter()
+    done = wait_until(lambda: beem.accepted_count - already >= RECIPIENTS, timeout=600)
+    return {
+        "create_s": created - started,
+        "hand_over_s": done - created,
+        "rate": RECIPIENTS / (done - created),
+        "requests": len(beem.requests),
+    }
+
+
+def delivery_reports(tenant, beem: FakeBeem) -> dict:
+    """Beem DLRs for the fan-out's messages, posted by wrk; then the time to apply them all."""
+    bodies = [
+        json.dumps(
+            {
+                "request_id": int(sms.provider_message_id),
+                "recipient_id": sms.reference,
+                "dest_addr": sms.to,
+                "status": "DELIVERED",
+                "timestamp": "2026-11-23T10:00:00Z",
+            }
+        )
+        for sms in beem.accepted[-RECIPIENTS:]
+    ]
+    load = wrk(f"/webhooks/beem/dlr/{DLR_TOKEN}/", bodies)
+    posted = time.perf_counter()
+    pending = StatusEvent.objects.filter(state=StatusEvent.State.PENDING)
+    applied_at = wait_until(lambda: not pending.exists(), timeout=120, poll=0.1)
+    with tenant_context(tenant):
+        delivered = Message.objects.filter(status="delivered").count()
+    return {**load, "apply_s": applied_at - posted, "delivered": delivered}
+
+
+def main():
+    call_command("ensure_services")
+    call_command("migrate_all", verbosity=0)
+    tenant, owner = fresh_tenant()
+    StatusEvent.objects.all().delete()
+    connection.close()
+    with FakeBeem() as beem:
+        env = {"BEEM_SEND_URL": beem.send_url, "BEEM_BALANCE_URL": beem.balance_url}
+        web = start_web(env)
+        try:
+            purge_sends()
+            if "api" in PARTS:
+                report_api(api_sends(owner))
+                purge_sends()
+            if "fanout" in PARTS:
+                senders = start_worker(env, "sends", 2)
+                try:
+                    report_fan_out(fan_out(tenant, beem))
+                finally:
+                    stop(senders)
+            if "dlr" in PARTS:
+                appliers = start_worker(env, "default", 1)
+                try:
+                    report_delivery_reports(delivery_reports(tenant, beem))
+                finally:
+                    stop(appliers)
+        finally:
+            stop(web)
+
+
+def report_api(sends: dict) -> None:
+    print(
+        f"one-recipient sends, POST /api/messaging/sms/send/ "
+        f"(gunicorn {WEB_WORKERS} workers x {WEB_THREADS} threads):"
+    )
+    print(
+        f"  {sends['rps']:.0f} req/s, p50 {sends['p50_ms']:.1f} ms, p95 {sends['p95_ms']:.1f} ms"
+        f", errors {sends['errors']:.0f}   (target >= 300 req/s, p95 < 100 ms)"
+    )
+
+
+def report_fan_out(fan: dict) -> None:
+    print(f"{RECIPIENTS} recipients of one text to the fake Beem server (2 send workers):")
+    print(
+        f"  created in {fan['create_s']:.2f} s; handed over in {fan['hand_over_s']:.2f} s = "
+        f"{fan['rate']:.0f} msg/s in {fan['requests']} requests   (target >= 5000 msg/s)"
+    )
+
+
+def report_delivery_reports(dlr: dict) -> None:
+    print("Beem delivery reports, POST /webhooks/beem/dlr/<token>/:")
+    print(
+        f"  {dlr['rps']:.0f} req/s, p95 {dlr['p95_ms']:.1f} ms, errors {dlr['errors']:.0f}; "
+        f"all applied {dlr['apply_s']:.2f} s after the last; {dlr['delivered']} delivered"
+        "   (target >= 2000/s, p95 < 50 ms, applied within 10 s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
