@@ -64,9 +64,9 @@ RECIPIENTS = int(os.environ.get("BENCH_RECIPIENTS", "100000"))
 PARTS = set(os.environ.get("BENCH_PARTS", "api,fanout,dlr").split(","))
 SUBDOMAIN = "bench-sending"
 BIN = ROOT / ".venv/bin"
-WEB_WORKERS = os.environ.get("BENCH_WEB_WORKERS", "4")
+WEB_WORKERS = os.environ.get("BENCH_WEB_WORKERS", "3")
 WEB_THREADS = os.environ.get("BENCH_WEB_THREADS", "1")
-WRK = ["wrk", "-t2", "-c16", "-d15s", "-s", str(ROOT / "bench/wrk/post_json.lua")]
+WRK = ["wrk", "-t1", "-c16", "-d15s", "-s", str(ROOT / "bench/wrk/post_json.lua")]
 
 
 def fresh_tenant() -> tuple[Tenant, User]:
@@ -129,7 +129,7 @@ def stop(*processes: subprocess.Popen) -> None:
 def wrk(path: str, bodies: list[str], auth: str = "") -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as body_file:
         body_file.write("\n".join(bodies) + "\n")
-    env = {**os.environ, "BODY_FILE": body_file.name, "AUTH": auth}
+    env = {**os.environ, "BODY_FILE": body_file.name, "AUTH": auth, "WRK_THREADS": "1"}
     out = subprocess.run(
         [*WRK, f"{BASE}{path}"], check=True, capture_output=True, text=True, env=env
     ).stdout

@@ -1,8 +1,16 @@
--- POST one JSON body read from BODY_FILE (one body per line, taken in turn) with the
--- Authorization header from AUTH; prints p95 latency and the status counts at the end.
+-- POST JSON bodies read from BODY_FILE (one per line) with the Authorization header from AUTH.
+-- Threads take turns through the file (thread n sends bodies n, n+T, n+2T, ...), so no body
+-- is sent twice until the file is used up. Prints latency percentiles and errors at the end.
+local threads = 0
+setup = function(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
+
 local bodies = {}
 for line in io.lines(os.getenv("BODY_FILE")) do bodies[#bodies + 1] = line end
-local next_body = 0
+local stride = tonumber(os.getenv("WRK_THREADS") or "2")
+local next_body
 
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -11,10 +19,9 @@ if os.getenv("AUTH") and os.getenv("AUTH") ~= "" then
 end
 
 request = function()
-  next_body = next_body % #bodies + 1
-  return wrk.format(nil, nil, nil, bodies[next_body])
+  next_body = ((next_body or (id - stride)) + stride) % #bodies
+  return wrk.format(nil, nil, nil, bodies[next_body + 1])
 end
-
 
 done = function(summary, latency, requests)
   io.write(string.format("p50_ms %.2f\n", latency:percentile(50) / 1000))

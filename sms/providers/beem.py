@@ -13,6 +13,7 @@ Beem pushes delivery reports unsigned, one JSON object (or a list of them) per c
 Key capitalisation varies (`status`, `Status`), so keys are matched ignoring case and `_`.
 """
 
+import functools
 import logging
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -71,8 +72,13 @@ class BeemProvider(SmsProvider):
         self.timeout = settings.BEEM_TIMEOUT_SECONDS
         self.max_recipients = settings.BEEM_MAX_RECIPIENTS_PER_REQUEST
         self.configured = bool(settings.BEEM_API_KEY and settings.BEEM_SECRET_KEY)
-        self.session = requests.Session()
-        self.session.auth = (settings.BEEM_API_KEY, settings.BEEM_SECRET_KEY)
+
+    @functools.cached_property
+    def session(self) -> requests.Session:
+        # Made on first use: reading a delivery report (thousands a second) needs none.
+        session = requests.Session()
+        session.auth = (settings.BEEM_API_KEY, settings.BEEM_SECRET_KEY)
+        return session
 
     def send_batch(self, messages: list[OutboundSms]) -> list[SendResult]:
         if not self.configured:

@@ -9,6 +9,7 @@ Status callbacks are form posts: MessageSid, MessageStatus, To, From, AccountSid
 message failed, ErrorCode.
 """
 
+import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from itertools import repeat
@@ -77,10 +78,14 @@ class TwilioProvider(SmsProvider):
         self.auth_token = settings.TWILIO_AUTH_TOKEN
         self.messaging_service_sid = settings.TWILIO_MESSAGING_SERVICE_SID
         self.configured = bool(self.account_sid and self.auth_token)
+
+    @functools.cached_property
+    def client(self) -> Client:
+        # Made on first use: checking a status callback's signature needs none.
         http_client = _BaseUrlHttpClient(
             settings.TWILIO_API_BASE_URL, timeout=settings.TWILIO_TIMEOUT_SECONDS
         )
-        self.client = Client(self.account_sid, self.auth_token, http_client=http_client)
+        return Client(self.account_sid, self.auth_token, http_client=http_client)
 
     def send_batch(self, messages: list[OutboundSms]) -> list[SendResult]:
         if not self.configured:
