@@ -64,7 +64,7 @@ RECIPIENTS = int(os.environ.get("BENCH_RECIPIENTS", "100000"))
 PARTS = set(os.environ.get("BENCH_PARTS", "api,fanout,dlr").split(","))
 SUBDOMAIN = "bench-sending"
 BIN = ROOT / ".venv/bin"
-WEB_WORKERS = os.environ.get("BENCH_WEB_WORKERS", "3")
+WEB_WORKERS = os.environ.get("BENCH_WEB_WORKERS", "4")
 WEB_THREADS = os.environ.get("BENCH_WEB_THREADS", "1")
 WRK = ["wrk", "-t1", "-c16", "-d15s", "-s", str(ROOT / "bench/wrk/post_json.lua")]
 
@@ -137,6 +137,14 @@ def wrk(path: str, bodies: list[str], auth: str = "") -> dict:
     figures = dict(re.findall(r"^(\w+) ([\d.]+)$", out, re.M))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     return {"rps": rps, **{key: float(value) for key, value in figures.items()}}
+
+
+def settle() -> None:
+    """Start a part from a clean slate: no queued tasks, and the previous part's writes
+    checkpointed, so they are not flushed on the next part's clock."""
+    purge_sends()
+    with connection.cursor() as cursor:
+        cursor.execute("CHECKPOINT")
 
 
 def purge_sends() -> None:
@@ -221,17 +229,18 @@ def main():
         env = {"BEEM_SEND_URL": beem.send_url, "BEEM_BALANCE_URL": beem.balance_url}
         web = start_web(env)
         try:
-            purge_sends()
             if "api" in PARTS:
+                settle()
                 report_api(api_sends(owner))
-                purge_sends()
             if "fanout" in PARTS:
+                settle()
                 senders = start_worker(env, "sends", 2)
                 try:
                     report_fan_out(fan_out(tenant, beem))
                 finally:
                     stop(senders)
             if "dlr" in PARTS:
+                settle()
                 appliers = start_worker(env, "default", 1)
                 try:
                     report_delivery_reports(delivery_reports(tenant, beem))

@@ -59,8 +59,15 @@ def status_events_store(
         [r.error_code[:64] for r in reports],
         [r.occurred_at for r in reports],
     ]
+    sql = _STORE_SQL
+    if not connection.in_atomic_block:
+        # Sent as one query string, so this applies to this INSERT's own commit only: it does
+        # not wait for the WAL flush. A database server crash can lose the last fraction of a
+        # second of acknowledged reports (their messages stay `sent`); no credit or send ever
+        # depends on them, and it is what lets callbacks keep up with a provider's bursts.
+        sql = "SET LOCAL synchronous_commit TO off; " + sql
     with connection.cursor() as cursor:
-        cursor.execute(_STORE_SQL, [provider, schema_name, payload, *columns])
+        cursor.execute(sql, [provider, schema_name, payload, *columns])
     transaction.on_commit(_kick)
 
 
@@ -91,19 +98,23 @@ class _Pending:
     report: StatusReport
 
 
-_PENDING_FIELDS = (
-    "id", "provider", "schema_name", "event_id", "status", "provider_message_id", "reference",
-    "error_code", "occurred_at",
-)  # fmt: skip
+# Marks a batch applied as it takes it (the transaction undoes that if applying fails);
+# concurrent runs skip each other's rows.
+_TAKE_SQL = """
+UPDATE webhooks_statusevent SET state = 'applied', processed_at = now()
+WHERE id IN (
+    SELECT id FROM webhooks_statusevent WHERE state = 'pending' ORDER BY id LIMIT %s
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id, provider, schema_name, event_id, status, provider_message_id, reference,
+    error_code, occurred_at
+"""
 
 
-def _pending(limit: int) -> list[_Pending]:
-    rows = (
-        StatusEvent.objects.select_for_update(skip_locked=True)
-        .filter(state=StatusEvent.State.PENDING)
-        .order_by("id")
-        .values_list(*_PENDING_FIELDS)[:limit]
-    )
+def _take_pending(limit: int) -> list[_Pending]:
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_SQL, [limit])
+        rows = cursor.fetchall()
     return [
         _Pending(pk, provider, schema, StatusReport(*rest)) for pk, provider, schema, *rest in rows
     ]
@@ -126,11 +137,11 @@ def _schemas_of(events: list[_Pending]) -> dict[int, str]:
 
 @transaction.atomic
 def status_events_process(*, limit: int = 5000) -> dict[str, int]:
-    """Apply up to `limit` pending events; returns counts. Concurrent runs skip each other's
-    rows (FOR UPDATE SKIP LOCKED)."""
+    """Apply up to `limit` pending events; returns counts. An event whose message is not found
+    goes back to pending for another try, or to unmatched once its window has passed."""
     from messaging.services.messages import message_status_reports_apply
 
-    events = _pending(limit)
+    events = _take_pending(limit)
     schemas = _schemas_of(events)
     by_schema: dict[str, list[_Pending]] = defaultdict(list)
     for event in events:
@@ -149,13 +160,11 @@ def status_events_process(*, limit: int = 5000) -> dict[str, int]:
         missing_ids = {r.event_id for r in missing}
         unmatched_ids.update(e.pk for e in group if e.report.event_id in missing_ids)
 
-    now = timezone.now()
-    applied = [e.pk for e in events if e.pk not in unmatched_ids]
-    StatusEvent.objects.filter(pk__in=applied).update(
-        state=StatusEvent.State.APPLIED, processed_at=now
-    )
-    window = now - timedelta(seconds=settings.STATUS_EVENT_MATCH_WINDOW_SECONDS)
-    retry = StatusEvent.objects.filter(pk__in=unmatched_ids)
-    retry.filter(received_at__lt=window).update(state=StatusEvent.State.UNMATCHED, processed_at=now)
-    retry.filter(received_at__gte=window).update(attempts=F("attempts") + 1)
-    return {"applied": len(applied), "unmatched": len(unmatched_ids)}
+    if unmatched_ids:
+        window = timezone.now() - timedelta(seconds=settings.STATUS_EVENT_MATCH_WINDOW_SECONDS)
+        retry = StatusEvent.objects.filter(pk__in=unmatched_ids)
+        retry.filter(received_at__lt=window).update(state=StatusEvent.State.UNMATCHED)
+        retry.filter(received_at__gte=window).update(
+            state=StatusEvent.State.PENDING, processed_at=None, attempts=F("attempts") + 1
+        )
+    return {"applied": len(events) - len(unmatched_ids), "unmatched": len(unmatched_ids)}

@@ -148,18 +148,27 @@ _RANK_SQL = (
     + " END"
 )
 
-# Built from constants only (statuses and ranks), never from input.
+# One statement: find the reports' messages, move forward those a report outranks, and
+# answer which keys were found. Built from constants only (statuses and ranks), never input.
 _APPLY_SQL = f"""
-UPDATE messaging_message AS m SET
-    status = r.status,
-    sent_at = COALESCE(m.sent_at, r.at),
-    delivered_at = CASE WHEN r.status = 'delivered' THEN r.at ELSE m.delivered_at END,
-    failed_at = CASE WHEN r.status IN ('failed', 'undelivered') THEN r.at ELSE m.failed_at END,
-    error_code = CASE WHEN r.error_code <> '' THEN r.error_code ELSE m.error_code END,
-    updated_at = now()
-FROM unnest(%s::text[], %s::text[], %s::int[], %s::text[], %s::timestamptz[])
-    AS r(key, status, rank, error_code, at)
-WHERE {{match}} AND {_RANK_SQL} < r.rank
+WITH r AS (
+    SELECT * FROM unnest(%s::text[], %s::text[], %s::int[], %s::text[], %s::timestamptz[])
+        AS r(key, status, rank, error_code, at)
+), found AS (
+    SELECT m.id AS message_id, r.* FROM messaging_message AS m JOIN r ON {{match}}
+), moved AS (
+    UPDATE messaging_message AS m SET
+        status = f.status,
+        sent_at = COALESCE(m.sent_at, f.at),
+        delivered_at = CASE WHEN f.status = 'delivered' THEN f.at ELSE m.delivered_at END,
+        failed_at = CASE WHEN f.status IN ('failed', 'undelivered') THEN f.at
+            ELSE m.failed_at END,
+        error_code = CASE WHEN f.error_code <> '' THEN f.error_code ELSE m.error_code END,
+        updated_at = now()
+    FROM found AS f
+    WHERE m.id = f.message_id AND {_RANK_SQL} < f.rank
+)
+SELECT DISTINCT key FROM found
 """  # noqa: S608
 
 
@@ -177,9 +186,10 @@ def _newest_per_message(reports: Iterable[StatusReport]) -> dict[str, StatusRepo
 _MATCH_BY = {"id": "m.id = r.key::uuid", "provider_message_id": "m.provider_message_id = r.key"}
 
 
-def _apply(column: str, reports: dict[str, StatusReport]) -> None:
+def _apply(column: str, reports: dict[str, StatusReport]) -> set[str]:
+    """Apply reports keyed by our id or the provider's; returns the keys whose message exists."""
     if not reports:
-        return
+        return set()
     now = timezone.now()
     rows = list(reports.values())
     with connection.cursor() as cursor:
@@ -193,13 +203,7 @@ def _apply(column: str, reports: dict[str, StatusReport]) -> None:
                 [r.occurred_at or now for r in rows],
             ],
         )
-
-
-def _existing(column: str, keys: list[str]) -> set[str]:
-    if not keys:
-        return set()
-    found = Message.objects.filter(**{f"{column}__in": keys}).values_list(column, flat=True)
-    return {str(key) for key in found}
+        return {key for (key,) in cursor.fetchall()}
 
 
 def _is_uuid(value: str) -> bool:
@@ -212,7 +216,7 @@ def _is_uuid(value: str) -> bool:
 
 @transaction.atomic
 def message_status_reports_apply(*, reports: list[StatusReport]) -> list[StatusReport]:
-    """Apply provider status reports in the current tenant schema, in two UPDATEs.
+    """Apply provider status reports in the current tenant schema, in two statements.
 
     A report only ever moves a message forward (STATUS_RANK), so duplicate and out-of-order
     reports change nothing. Returns the reports whose message was not found (yet): a callback
@@ -221,9 +225,5 @@ def message_status_reports_apply(*, reports: list[StatusReport]) -> list[StatusR
     best = _newest_per_message(r for r in reports if r.status in STATUS_RANK)
     by_reference = {k: r for k, r in best.items() if r.reference and _is_uuid(r.reference)}
     by_provider_id = {k: r for k, r in best.items() if k not in by_reference}
-    found = _existing("id", list(by_reference)) | _existing(
-        "provider_message_id", list(by_provider_id)
-    )
-    _apply("id", {k: r for k, r in by_reference.items() if k in found})
-    _apply("provider_message_id", {k: r for k, r in by_provider_id.items() if k in found})
+    found = _apply("id", by_reference) | _apply("provider_message_id", by_provider_id)
     return [r for k, r in best.items() if k not in found]
