@@ -35,6 +35,7 @@ bench: migrate
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/foundation.py
 	$(BIN)/python bench/audience.py
+	$(BIN)/python bench/sending.py
 
 test: lint services
 	$(BIN)/python manage.py check

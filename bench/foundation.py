@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import requests
+from webserver import gunicorn_start
 
 ROOT = Path(__file__).resolve().parent.parent
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
@@ -41,31 +42,6 @@ def manage(*args: str) -> str:
     return subprocess.run(
         [PYTHON, "manage.py", *args], cwd=ROOT, env=ENV, check=True, capture_output=True, text=True
     ).stdout
-
-
-def start_server() -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "mifumo.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=ENV,
-    )
-    for _ in range(100):
-        try:
-            if requests.get(f"{BASE}/api/health/", timeout=1).ok:
-                return server
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    server.terminate()
-    sys.exit("gunicorn did not start")
 
 
 def signup_latency() -> list[float]:
@@ -128,7 +104,7 @@ def main():
         sys.exit("wrk is missing: apt-get install -y wrk")
     manage("ensure_services")
     manage("migrate_all", "--verbosity", "0")
-    server = start_server()
+    server = gunicorn_start(port=PORT, env=ENV)
     try:
         signups = sorted(signup_latency())
         token = access_token()

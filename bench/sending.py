@@ -44,11 +44,11 @@ import django  # noqa: E402
 
 django.setup()
 
-import requests  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django_tenants.utils import tenant_context  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
+from webserver import gunicorn_start  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from billing.services import credit_add  # noqa: E402
@@ -64,8 +64,8 @@ RECIPIENTS = int(os.environ.get("BENCH_RECIPIENTS", "100000"))
 PARTS = set(os.environ.get("BENCH_PARTS", "api,fanout,dlr").split(","))
 SUBDOMAIN = "bench-sending"
 BIN = ROOT / ".venv/bin"
-WEB_WORKERS = os.environ.get("BENCH_WEB_WORKERS", "4")
-WEB_THREADS = os.environ.get("BENCH_WEB_THREADS", "1")
+WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "4"))
+WEB_THREADS = int(os.environ.get("BENCH_WEB_THREADS", "1"))
 WRK = ["wrk", "-t1", "-c16", "-d15s", "-s", str(ROOT / "bench/wrk/post_json.lua")]
 
 
@@ -86,32 +86,6 @@ def fresh_tenant() -> tuple[Tenant, User]:
 
 def start(command: list[str], env: dict) -> subprocess.Popen:
     return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
-
-
-def start_web(env: dict) -> subprocess.Popen:
-    server = start(
-        [
-            str(BIN / "gunicorn"),
-            "mifumo.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--workers",
-            WEB_WORKERS,
-            "--threads",
-            WEB_THREADS,
-            "--log-level",
-            "warning",
-        ],
-        env,
-    )
-    for _ in range(200):
-        try:
-            if requests.get(f"{BASE}/api/health/", timeout=1).ok:
-                return server
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    server.terminate()
-    sys.exit("gunicorn did not start")
 
 
 def start_worker(env: dict, queues: str, concurrency: int) -> subprocess.Popen:
@@ -227,7 +201,9 @@ def main():
     connection.close()
     with FakeBeem() as beem:
         env = {"BEEM_SEND_URL": beem.send_url, "BEEM_BALANCE_URL": beem.balance_url}
-        web = start_web(env)
+        web = gunicorn_start(
+            port=PORT, env={**os.environ, **env}, workers=WEB_WORKERS, threads=WEB_THREADS
+        )
         try:
             if "api" in PARTS:
                 settle()

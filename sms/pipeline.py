@@ -49,7 +49,7 @@ class Claimed:
 
 
 def provider_for(tenant) -> SmsProvider:
-    """The tenant's provider: an operator's override in its settings, else SMS_PROVIDER."""
+    """The tenant's provider: an operator's override (tenants.admin), else SMS_PROVIDER."""
     return get_provider((tenant.settings or {}).get("sms_provider") or None)
 
 

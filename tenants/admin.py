@@ -1,6 +1,42 @@
+from django import forms
 from django.contrib import admin
 
+from sms.providers import PROVIDERS
 from tenants.models import Domain, Invitation, Membership, Tenant
+
+SMS_PROVIDER_SETTING = "sms_provider"
+
+
+class TenantAdminForm(forms.ModelForm):
+    """The tenant's fields plus its SMS provider, kept in `settings` (read by the pipeline)."""
+
+    sms_provider = forms.ChoiceField(
+        required=False,
+        label="SMS provider",
+        help_text="Overrides the platform's SMS_PROVIDER for this tenant; empty uses it.",
+    )
+
+    class Meta:
+        model = Tenant
+        fields = [
+            "name", "subdomain", "business_name", "business_type", "country", "timezone",
+            "contact_phone", "contact_email", "is_active",
+        ]  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sms_provider"].choices = [("", "Platform default")] + [
+            (name, name) for name in sorted(PROVIDERS)
+        ]
+        self.initial["sms_provider"] = (self.instance.settings or {}).get(SMS_PROVIDER_SETTING, "")
+
+    def save(self, commit=True):
+        settings = dict(self.instance.settings or {})
+        settings.pop(SMS_PROVIDER_SETTING, None)
+        if self.cleaned_data["sms_provider"]:
+            settings[SMS_PROVIDER_SETTING] = self.cleaned_data["sms_provider"]
+        self.instance.settings = settings
+        return super().save(commit=commit)
 
 
 class DomainInline(admin.TabularInline):
@@ -16,6 +52,8 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
+    form = TenantAdminForm
+    exclude = ["settings"]  # edited through the form's own fields
     list_display = [
         "name",
         "subdomain",

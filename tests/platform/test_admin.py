@@ -117,3 +117,24 @@ def test_the_user_change_page_renders(staff, a):
 
 def test_verification_codes_cannot_be_added_by_hand(staff):
     assert staff.get("/admin/accounts/verificationcode/add/").status_code == 403
+
+
+def test_an_operator_sets_a_tenants_sms_provider(staff, a):
+    from django.forms.models import model_to_dict
+
+    from sms.pipeline import provider_for
+    from tenants.admin import TenantAdminForm
+
+    assert provider_for(a.tenant).name == "sandbox"
+    data = {**model_to_dict(a.tenant, fields=TenantAdminForm._meta.fields), "sms_provider": "beem"}
+    form = TenantAdminForm(data=data, instance=a.tenant)
+    assert form.is_valid(), form.errors
+    form.save()
+
+    a.tenant.refresh_from_db()
+    assert a.tenant.settings == {"sms_provider": "beem"}
+    assert provider_for(a.tenant).name == "beem"
+    page = staff.get(f"/admin/tenants/tenant/{a.tenant.pk}/change/").content.decode()
+    assert 'name="sms_provider"' in page
+    refused = TenantAdminForm(data={**data, "sms_provider": "carrier-pigeon"}, instance=a.tenant)
+    assert "sms_provider" in refused.errors

@@ -15,9 +15,14 @@ from mifumo.principals import shared_key
 from sms import pipeline
 from tests.envelope import ok_data
 from tests.fakes.beem import API_KEY, SECRET_KEY, FakeBeem
+from tests.fakes.server import CallbackSink
+from tests.fakes.twilio import ACCOUNT_SID as TWILIO_SID
+from tests.fakes.twilio import AUTH_TOKEN as TWILIO_TOKEN
+from tests.fakes.twilio import FakeTwilio
 from tests.messaging.helpers import new_phone
 from tests.sms.helpers import SEND, balance_of, fund
 from webhooks.models import CallbackRoute
+from webhooks.services import status_events_process
 
 
 @pytest.fixture
@@ -214,3 +219,31 @@ def test_the_sweep_recovers_what_a_crashed_worker_left(a, beem, settings):
         assert (failed.status, failed.error_code) == ("failed", pipeline.SEND_INTERRUPTED)
     assert balance_of(a.tenant) == 11  # the interrupted message's credit came back
     assert connection.schema_name == "public"
+
+
+def test_a_twilio_send_and_its_signed_callback_round_trip(api, a, on_commit, settings):
+    """The fake Twilio posts its signed status callback to PUBLIC_BASE_URL (a sink here); the
+    same request replayed to our route is verified and applied."""
+    with CallbackSink() as sink, FakeTwilio() as twilio:
+        settings.SMS_PROVIDER = "twilio"
+        settings.TWILIO_ACCOUNT_SID = TWILIO_SID
+        settings.TWILIO_AUTH_TOKEN = TWILIO_TOKEN
+        settings.TWILIO_API_BASE_URL = twilio.url
+        settings.PUBLIC_BASE_URL = sink.url
+        fund(a.tenant, 10)
+        phone = new_phone()
+
+        send(api, a, on_commit, [phone])
+        assert twilio.wait_for_callbacks()
+
+    (message,) = messages_of(a.tenant)
+    assert (message.status, message.provider) == ("sent", "twilio")
+    assert message.provider_message_id.startswith("SM")
+    (callback,) = sink.requests
+    assert callback.query == {"schema": a.tenant.schema_name}
+    signature = callback.headers["X-Twilio-Signature"]
+    with on_commit():
+        response = api().post(callback.target, callback.form(), HTTP_X_TWILIO_SIGNATURE=signature)
+    assert response.status_code == 200, response.content
+    status_events_process()
+    assert messages_of(a.tenant)[0].status == "delivered"

@@ -46,6 +46,7 @@ class Command(BaseCommand):
   Demo tenant:  {tenant.name} (subdomain '{tenant.subdomain}', id {tenant.id})
   Sign in:      curl -s -X POST {base}/api/auth/login/ -H 'Content-Type: application/json' \\
                   -d '{{"email": "{email}", "password": "{password}"}}'
+  SMS credits:  .venv/bin/python manage.py add_credits --tenant {tenant.subdomain} --credits 100
   SMS outbox:   .venv/bin/python manage.py sandbox_outbox
 """
         )
