@@ -12,7 +12,6 @@ Every function here runs in one tenant's schema (the tasks carry it). Times are 
 statement's (statement_timestamp()), so a retry due "now" is due even inside a long transaction.
 """
 
-import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from itertools import groupby
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from billing.services import credit_refund
@@ -30,8 +29,6 @@ from sms.providers import get_provider
 from sms.providers.base import OutboundSms, SendResult, SmsProvider
 from sms.throttle import sender_segments_wait, tenant_send_slot
 from webhooks.services import callback_routes_record
-
-logger = logging.getLogger(__name__)
 
 Status = Message.Status
 SEND_INTERRUPTED = "SEND_INTERRUPTED"
@@ -108,9 +105,9 @@ def _requeue(ids: list[str], *, delay: float, error_code: str = "", error: str =
 
 
 @transaction.atomic
-def messages_fail(failures: dict[str, tuple[str, str]], *, statuses=(Status.SENDING,)) -> int:
-    """Fail messages (id -> (error_code, error_message)) and refund their credits, per send
-    request, in the same transaction. Returns how many failed."""
+def messages_fail(failures: dict[str, tuple[str, str]]) -> int:
+    """Fail messages being sent (id -> (error_code, error_message)) and refund their credits,
+    per send request, in the same transaction. Returns how many failed."""
     if not failures:
         return 0
     rows = _set_status(
@@ -118,14 +115,13 @@ def messages_fail(failures: dict[str, tuple[str, str]], *, statuses=(Status.SEND
         UPDATE messaging_message AS m SET status = 'failed', failed_at = statement_timestamp(),
             error_code = f.code, error_message = f.message, updated_at = statement_timestamp()
         FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS f(id, code, message)
-        WHERE m.id = f.id AND m.status = ANY(%s)
+        WHERE m.id = f.id AND m.status = 'sending'
         RETURNING m.send_request_id::text, m.credits
         """,
         [
             list(failures),
             [code for code, _ in failures.values()],
             [message[:500] for _, message in failures.values()],
-            list(statuses),
         ],
     )
     refunds: dict[str, list[int]] = defaultdict(list)
@@ -136,7 +132,7 @@ def messages_fail(failures: dict[str, tuple[str, str]], *, statuses=(Status.SEND
             tenant_id=connection.tenant.pk,
             credits=sum(credits),
             reference=send_request_id,
-            reason=f"{len(credits)} message(s) failed before delivery to a provider",
+            reason=f"{len(credits)} message(s) failed to send",
         )
     return len(rows)
 
@@ -202,11 +198,6 @@ def _hand_over(provider: SmsProvider, chunk: list[Claimed]) -> None:
     _record(provider, chunk, provider.send_batch(outbound))
 
 
-def _chunks(messages: list[Claimed], size: int):
-    for start in range(0, len(messages), size):
-        yield messages[start : start + size]
-
-
 def outbox_batch_send(*, message_ids: list[str]) -> int:
     """Send one batch of queued messages of the current tenant; returns how many were claimed.
 
@@ -222,16 +213,14 @@ def outbox_batch_send(*, message_ids: list[str]) -> int:
         provider = provider_for(connection.tenant)
         waiting: list[Claimed] = []
         for sender, group in groupby(claimed, key=lambda m: m.sender):
-            for chunk in _chunks(list(group), settings.SMS_PROVIDER_CHUNK_SIZE):
-                if waiting:
-                    waiting.extend(chunk)
-                    continue
-                wait = _throttle(sender, sum(m.segments for m in chunk))
-                if wait:
-                    waiting.extend(chunk)
-                    continue
+            messages = list(group)
+            for start in range(0, len(messages), settings.SMS_PROVIDER_CHUNK_SIZE):
+                chunk = messages[start : start + settings.SMS_PROVIDER_CHUNK_SIZE]
+                if _throttle(sender, sum(m.segments for m in chunk)):
+                    waiting.extend(messages[start:])  # this sender's rate is spent for now
+                    break
                 _hand_over(provider, chunk)
-        # What the sender's rate did not allow goes back to the queue, as it was claimed.
+        # What a sender's rate did not allow goes back to the queue, as it was before the claim.
         if waiting:
             _requeue_unclaimed(waiting)
     return len(claimed)
@@ -284,8 +273,9 @@ def outbox_sweep() -> dict[str, int]:
             status=Status.SENDING, sending_at__lt=stale, handed_at__isnull=True
         )
         lost_ids = list(never_handed.values_list("id", flat=True))
+        # Never handed over, so that attempt did not happen.
         Message.objects.filter(pk__in=lost_ids, status=Status.SENDING).update(
-            status=Status.QUEUED, updated_at=now
+            status=Status.QUEUED, attempts=F("attempts") - 1, updated_at=now
         )
         counts["recovered"] = len(lost_ids)
 
