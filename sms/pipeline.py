@@ -21,6 +21,7 @@ from itertools import groupby
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from billing.services import credit_refund
@@ -275,7 +276,7 @@ def outbox_sweep() -> dict[str, int]:
         lost_ids = list(never_handed.values_list("id", flat=True))
         # Never handed over, so that attempt did not happen.
         Message.objects.filter(pk__in=lost_ids, status=Status.SENDING).update(
-            status=Status.QUEUED, attempts=F("attempts") - 1, updated_at=now
+            status=Status.QUEUED, attempts=Greatest(F("attempts") - 1, 0), updated_at=now
         )
         counts["recovered"] = len(lost_ids)
 

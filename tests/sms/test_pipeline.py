@@ -205,7 +205,9 @@ def test_the_sweep_recovers_what_a_crashed_worker_left(a, beem, settings):
     long_ago = timezone.now() - dt.timedelta(minutes=5)
     with tenant_context(a.tenant):
         never_handed, handed, stuck = queued_messages(a.tenant, 3)
-        Message.objects.filter(pk=never_handed).update(status="sending", sending_at=long_ago)
+        Message.objects.filter(pk=never_handed).update(
+            status="sending", sending_at=long_ago, attempts=1
+        )
         Message.objects.filter(pk=handed).update(
             status="sending", sending_at=long_ago, handed_at=long_ago
         )
@@ -214,7 +216,8 @@ def test_the_sweep_recovers_what_a_crashed_worker_left(a, beem, settings):
         counts = pipeline.outbox_sweep()
 
         assert counts == {"released": 0, "recovered": 1, "interrupted": 1, "requeued": 1}
-        assert Message.objects.get(pk=never_handed).status == "queued"
+        recovered = Message.objects.get(pk=never_handed)
+        assert (recovered.status, recovered.attempts) == ("queued", 0)
         failed = Message.objects.get(pk=handed)
         assert (failed.status, failed.error_code) == ("failed", pipeline.SEND_INTERRUPTED)
     assert balance_of(a.tenant) == 11  # the interrupted message's credit came back
