@@ -217,6 +217,9 @@ class SendRequest(models.Model):
     recipient_count = models.PositiveIntegerField()
     credits = models.PositiveIntegerField(help_text="Credits reserved for every recipient")
     scheduled_at = models.DateTimeField(null=True, blank=True)
+    webhook_url = models.URLField(
+        max_length=500, blank=True, help_text="Also gets this send's message events"
+    )
     created_by = _created_by()
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -52,7 +52,6 @@ SHARED_APPS = [
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "messaging",
-    "integration",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -1,0 +1,1 @@
+"""Every write of the integration app, one module per thing it owns."""
