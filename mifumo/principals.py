@@ -11,6 +11,9 @@ def client_ip(request) -> str:
 
 
 def principal_of(request) -> str:
+    api_key = getattr(request, "api_key", None)
+    if api_key is not None:
+        return f"key:{api_key.pk}"
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"

@@ -78,8 +78,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 # Ordered tenant resolvers used by TenantSelectionMiddleware; each returns a TenantChoice or
-# None. The integration API prepends its API-key resolver here.
+# None. An integration API key (mif_...) is asked first.
 TENANT_RESOLVERS = [
+    "integration.auth.tenant_from_api_key",
     "mifumo.tenancy.tenant_from_host",
     "mifumo.tenancy.tenant_from_jwt",
 ]

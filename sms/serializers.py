@@ -245,4 +245,5 @@ def send_input(data: dict, *, tenant, source: str) -> SendInput:
         template=template,
         scheduled_at=data.get("scheduled_at"),
         source=source,
+        webhook_url=data.get("webhook_url") or "",
     )

@@ -33,6 +33,7 @@ class SendInput:
     template: Template | None = None
     scheduled_at: datetime | None = None
     source: str = SendRequest.Source.DASHBOARD
+    webhook_url: str = ""
 
 
 def _texts(data: SendInput) -> tuple[list[str], dict[str, uuid.UUID]]:
@@ -119,6 +120,7 @@ def message_send(*, tenant, data: SendInput, created_by=None) -> SendRequest:
             recipient_count=len(data.recipients),
             credits=sum(infos[text].segments for text in texts),
             scheduled_at=scheduled_at,
+            webhook_url=data.webhook_url,
             created_by=created_by,
         )
         messages_copy(

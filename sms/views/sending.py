@@ -11,7 +11,7 @@ from rest_framework import status
 from billing.selectors import credit_balance_get
 from messaging import selectors as messaging_selectors
 from messaging.models import Message, SendRequest
-from messaging.services.messages import message_send
+from messaging.services.messages import SendInput, message_send
 from mifumo.errors import ApplicationError, ErrorCode
 from mifumo.idempotency import idempotent
 from mifumo.openapi import api_doc, enveloped
@@ -53,25 +53,30 @@ class SmsSendView(TenantScopedView):
         body = validated(s.SmsSendInputSerializer, request)
         data = s.send_input(body, tenant=request.tenant, source=SendRequest.Source.DASHBOARD)
         send = message_send(tenant=request.tenant, data=data, created_by=request.user)
-        result = {
-            "message_id": send.pk,
-            "recipient": data.recipients[0],
-            "recipients": data.recipients,
-            "total_recipients": send.recipient_count,
-            "message": send.text,
-            "sender_id": send.sender_id,
-            "segments": send.segments,
-            "encoding": send.encoding,
-            "credits_used": send.credits,
-            "cost": float(_cost(send.credits)),
-            "currency": settings.SMS_CREDIT_CURRENCY,
-            "status": Message.Status.SCHEDULED if send.scheduled_at else Message.Status.QUEUED,
-            "scheduled_at": send.scheduled_at,
-            "created_at": send.created_at,
-        }
-        message = "SMS scheduled." if send.scheduled_at else "SMS queued for sending."
-        # `result` is already the documented shape; the hot path skips a serializer pass.
-        return envelope(result, message=message, status=status.HTTP_201_CREATED)
+        return send_result(send, data, status.HTTP_201_CREATED)
+
+
+def send_result(send: SendRequest, data: SendInput, code: int):
+    """The answer to an accepted send: what was sent, to whom, and what it cost."""
+    result = {
+        "message_id": send.pk,
+        "recipient": data.recipients[0],
+        "recipients": data.recipients,
+        "total_recipients": send.recipient_count,
+        "message": send.text,
+        "sender_id": send.sender_id,
+        "segments": send.segments,
+        "encoding": send.encoding,
+        "credits_used": send.credits,
+        "cost": float(_cost(send.credits)),
+        "currency": settings.SMS_CREDIT_CURRENCY,
+        "status": Message.Status.SCHEDULED if send.scheduled_at else Message.Status.QUEUED,
+        "scheduled_at": send.scheduled_at,
+        "created_at": send.created_at,
+    }
+    message = "SMS scheduled." if send.scheduled_at else "SMS queued for sending."
+    # `result` is already the documented shape; the hot path skips a serializer pass.
+    return envelope(result, message=message, status=code)
 
 
 class SendStatusView(TenantScopedView):
@@ -122,15 +127,18 @@ class SmsBalanceView(TenantScopedView):
         tags=TAGS,
     )
     def get(self, request):
-        balance = credit_balance_get(tenant_id=request.tenant.pk)
-        data = {
-            "balance": {
-                "credits": balance.credits,
-                "currency": settings.SMS_CREDIT_CURRENCY,
-                "last_updated": balance.updated_at,
-            }
+        return balance_response(credit_balance_get(tenant_id=request.tenant.pk))
+
+
+def balance_response(balance):
+    data = {
+        "balance": {
+            "credits": balance.credits,
+            "currency": settings.SMS_CREDIT_CURRENCY,
+            "last_updated": balance.updated_at,
         }
-        return envelope(s.BalanceEnvelopeDataSerializer(data).data)
+    }
+    return envelope(s.BalanceEnvelopeDataSerializer(data).data)
 
 
 class SmsStatsView(TenantScopedView):

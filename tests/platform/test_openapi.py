@@ -19,6 +19,8 @@ BODYLESS = {
     ("/api/tenants/invite/{token}/", "post"),
     ("/api/messaging/contacts/{contact_id}/opt-in/", "post"),
     ("/api/messaging/segments/{segment_id}/update-count/", "post"),
+    ("/api/auth/keys/{key_id}/revoke/", "post"),
+    ("/api/auth/keys/{key_id}/regenerate/", "post"),
 }
 PAGINATED = {
     "/api/messaging/contacts/",

@@ -1,0 +1,55 @@
+"""/api/integration/v1/: the routes an API key calls."""
+
+from django.urls import path
+
+from integration.views import api
+
+urlpatterns = [
+    path("sms/send/", api.SmsSendView.as_view(), name="integration-sms-send"),
+    path(
+        "sms/status/<uuid:message_id>/", api.SmsStatusView.as_view(), name="integration-sms-status"
+    ),
+    path(
+        "sms/delivery-reports/",
+        api.DeliveryReportsView.as_view(),
+        name="integration-delivery-reports",
+    ),
+    path("sms/balance/", api.BalanceView.as_view(), name="integration-balance"),
+    path("contacts/create/", api.ContactCreateView.as_view(), name="integration-contact-create"),
+    path("contacts/search/", api.ContactSearchView.as_view(), name="integration-contact-search"),
+    path(
+        "contacts/segments/create/",
+        api.SegmentCreateView.as_view(),
+        name="integration-segment-create",
+    ),
+    path(
+        "contacts/segments/<uuid:segment_id>/",
+        api.SegmentDetailView.as_view(http_method_names=["get"]),
+        name="integration-segment",
+    ),
+    path(
+        "contacts/segments/<uuid:segment_id>/update/",
+        api.SegmentDetailView.as_view(http_method_names=["put"]),
+        name="integration-segment-update",
+    ),
+    path(
+        "contacts/segments/<uuid:segment_id>/delete/",
+        api.SegmentDetailView.as_view(http_method_names=["delete"]),
+        name="integration-segment-delete",
+    ),
+    path(
+        "contacts/<uuid:contact_id>/",
+        api.ContactDetailView.as_view(http_method_names=["get"]),
+        name="integration-contact",
+    ),
+    path(
+        "contacts/<uuid:contact_id>/update/",
+        api.ContactDetailView.as_view(http_method_names=["put"]),
+        name="integration-contact-update",
+    ),
+    path(
+        "contacts/<uuid:contact_id>/delete/",
+        api.ContactDetailView.as_view(http_method_names=["delete"]),
+        name="integration-contact-delete",
+    ),
+]
