@@ -3,6 +3,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
+from integration.selectors import api_keys_of
+from integration.services.keys import api_key_create
 from tenants.models import Tenant
 from tenants.services import tenant_create
 
@@ -38,6 +40,7 @@ class Command(BaseCommand):
                 contact_email=email,
             )
         base = settings.PUBLIC_BASE_URL
+        api_key = self._demo_api_key(tenant, admin)
         self.stdout.write(
             self.style.SUCCESS("Mifumo is set up.")
             + f"""
@@ -48,5 +51,14 @@ class Command(BaseCommand):
                   -d '{{"email": "{email}", "password": "{password}"}}'
   SMS credits:  .venv/bin/python manage.py add_credits --tenant {tenant.subdomain} --credits 100
   SMS outbox:   .venv/bin/python manage.py sandbox_outbox
+  API key:      {api_key}
+  Developers:   {base}/api/integration/dashboard/  and  {base}/api/integration/documentation/
 """
         )
+
+    def _demo_api_key(self, tenant, admin) -> str:
+        """The demo tenant's first API key, made and shown once (only its hash is kept)."""
+        if api_keys_of(tenant_id=tenant.pk).exists():
+            return "made on the first run (make more in the developer dashboard)"
+        issue = api_key_create(tenant=tenant, name="Demo key", permissions=[], created_by=admin)
+        return f"{issue.key}  (shown once: copy it now)"
