@@ -195,7 +195,10 @@ SWAGGER_SETTINGS = {
             "type": "apiKey",
             "name": "Authorization",
             "in": "header",
-            "description": "JWT access token (dashboard) as `Bearer <token>`.",
+            "description": (
+                "`Bearer <JWT access token>` on dashboard routes; `Bearer mif_...` (an API "
+                "key) on /api/integration/v1/."
+            ),
         }
     },
     "USE_SESSION_AUTH": False,
@@ -212,6 +215,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "sms.tasks.*": {"queue": "sends"},
     "messaging.tasks.contact_import_*": {"queue": "imports"},
+    "integration.tasks.*": {"queue": "webhooks"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_BEAT_SCHEDULE = {
@@ -221,6 +225,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sms-outbox-sweep": {"task": "sms.tasks.outbox_sweep_all", "schedule": 15},
     "webhooks-status-events": {"task": "webhooks.tasks.status_events_process", "schedule": 10},
+    "integration-webhook-deliveries-due": {
+        "task": "integration.tasks.webhook_deliveries_due_send",
+        "schedule": 30,
+    },
 }
 
 # --- SMS
@@ -289,6 +297,20 @@ if _missing_sms_secrets and not DEBUG:
     raise ImproperlyConfigured(
         f"SMS_PROVIDER={SMS_PROVIDER} needs {', '.join(_missing_sms_secrets)}."
     )
+
+# --- Outbound webhooks (integration.services.webhooks, mifumo.outbound_http)
+# Customer URLs on loopback, private, link-local or metadata addresses are refused unless this
+# is on (tests and local development with a receiver on this machine).
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Seconds before each retry of a failed delivery (about 3 days in all), then it fails.
+WEBHOOK_RETRY_DELAYS = env.list(
+    "WEBHOOK_RETRY_DELAYS",
+    cast=float,
+    default=[5, 300, 1800, 7200, 18000, 36000, 36000, 50400, 72000],
+)
+# Shorter delays are Celery countdowns; longer ones wait in next_attempt_at for beat.
+WEBHOOK_COUNTDOWN_MAX_SECONDS = 300
 
 # --- Email
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

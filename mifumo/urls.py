@@ -26,7 +26,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/health/", HealthView.as_view(), name="health"),
     path("api/auth/", include("accounts.urls")),
-    path("api/auth/", include("integration.urls_keys")),
+    path("api/auth/", include("integration.urls_settings")),
     path("api/integration/v1/", include("integration.urls_api")),
     path("api/tenants/", include("tenants.urls")),
     path("api/messaging/sms/", include("sms.urls")),

@@ -25,6 +25,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from billing.services import credit_refund
+from integration.services.webhooks import message_events_emit
 from messaging.models import Message
 from sms.providers import get_provider
 from sms.providers.base import OutboundSms, SendResult, SmsProvider
@@ -117,7 +118,7 @@ def messages_fail(failures: dict[str, tuple[str, str]]) -> int:
             error_code = f.code, error_message = f.message, updated_at = statement_timestamp()
         FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS f(id, code, message)
         WHERE m.id = f.id AND m.status = 'sending'
-        RETURNING m.send_request_id::text, m.credits
+        RETURNING m.id::text, m.send_request_id::text, m.credits
         """,
         [
             list(failures),
@@ -126,7 +127,7 @@ def messages_fail(failures: dict[str, tuple[str, str]]) -> int:
         ],
     )
     refunds: dict[str, list[int]] = defaultdict(list)
-    for send_request_id, credits in rows:
+    for _, send_request_id, credits in rows:
         refunds[send_request_id or ""].append(credits)
     for send_request_id, credits in refunds.items():
         credit_refund(
@@ -135,6 +136,7 @@ def messages_fail(failures: dict[str, tuple[str, str]]) -> int:
             reference=send_request_id,
             reason=f"{len(credits)} message(s) failed to send",
         )
+    message_events_emit(event_type="message.failed", message_ids=[row[0] for row in rows])
     return len(rows)
 
 
@@ -153,6 +155,7 @@ def _record(provider: SmsProvider, chunk: list[Claimed], results: list[SendResul
             """,
             [[r.reference for r in accepted], [r.provider_message_id for r in accepted]],
         )
+        message_events_emit(event_type="message.sent", message_ids=[r.reference for r in accepted])
         if provider.routes_callbacks:
             callback_routes_record(
                 provider=provider.name,

@@ -19,6 +19,7 @@ from messaging.views import contacts, segments
 from mifumo.errors import ApplicationError, ErrorCode, exception_handler
 from mifumo.idempotency import idempotent
 from mifumo.openapi import api_doc, enveloped
+from mifumo.outbound_http import TargetRefused, check_target
 from mifumo.pagination import paginated
 from mifumo.phone import InvalidPhoneNumber, parse_e164_strict
 from mifumo.validation import validated
@@ -91,6 +92,13 @@ class SmsSendView(IntegrationView):
                 code=ErrorCode.INVALID_PHONE_FORMAT,
                 details={"invalid_recipients": local[:100]},
             )
+        if body.get("webhook_url"):
+            try:
+                check_target(body["webhook_url"])
+            except TargetRefused as exc:
+                raise ApplicationError(
+                    str(exc), code=ErrorCode.VALIDATION_ERROR, details={"webhook_url": [str(exc)]}
+                ) from exc
         body["scheduled_at"] = body.get("schedule_time") or body.get("scheduled_at")
         data = s.send_input(body, tenant=request.tenant, source=SendRequest.Source.API)
         send = message_send(tenant=request.tenant, data=data, created_by=None)

@@ -4,11 +4,17 @@ Two seeds name these routes differently (`keys/...` and `api-key/...`); both are
 the same services. A key and its secret are in the answer once, when made or regenerated.
 """
 
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 
 from integration import selectors
-from integration.models import ApiKey
+from integration.serializers import (
+    ApiKeySerializer,
+    IssuedKeySerializer,
+    KeyCreateInputSerializer,
+    KeyRevokeInputSerializer,
+    issued,
+)
 from integration.services import keys as services
 from mifumo.idempotency import idempotent
 from mifumo.openapi import api_doc, enveloped
@@ -17,63 +23,6 @@ from mifumo.validation import validated
 from mifumo.views import TenantScopedView
 
 TAGS = ["settings"]
-
-
-class ApiKeySerializer(serializers.ModelSerializer):
-    key_name = serializers.CharField(source="name")
-    api_key = serializers.CharField(source="masked_key", help_text="Masked after creation")
-
-    class Meta:
-        model = ApiKey
-        fields = [
-            "id",
-            "key_name",
-            "api_key",
-            "permissions",
-            "status",
-            "expires_at",
-            "last_used_at",
-            "total_uses",
-            "created_at",
-            "revoked_at",
-        ]
-        read_only_fields = fields
-
-
-class IssuedKeySerializer(ApiKeySerializer):
-    """A key as it is shown once: in full, with its secret."""
-
-    api_key = serializers.CharField(help_text="Shown only now: store it safely")
-    key = serializers.CharField(help_text="The same key (the api-key/generate/ spelling)")
-    secret_key = serializers.CharField(help_text="Shown only now")
-
-    class Meta(ApiKeySerializer.Meta):
-        fields = [*ApiKeySerializer.Meta.fields, "key", "secret_key"]
-        read_only_fields = fields
-
-
-def issued(issue: services.IssuedKey) -> dict:
-    data = ApiKeySerializer(issue.api_key).data
-    return {**data, "api_key": issue.key, "key": issue.key, "secret_key": issue.secret}
-
-
-class KeyCreateInputSerializer(serializers.Serializer):
-    key_name = serializers.CharField(max_length=100, required=False)
-    name = serializers.CharField(max_length=100, required=False)
-    permissions = serializers.ListField(
-        child=serializers.CharField(max_length=32), required=False, default=list
-    )
-    expires_at = serializers.DateTimeField(required=False, allow_null=True)
-
-    def validate(self, attrs):
-        name = (attrs.pop("key_name", None) or attrs.pop("name", None) or "").strip()
-        if not name:
-            raise serializers.ValidationError({"key_name": ["Give the key a name."]})
-        return {**attrs, "name": name}
-
-
-class KeyRevokeInputSerializer(serializers.Serializer):
-    key_id = serializers.UUIDField()
 
 
 class ManagerView(TenantScopedView):

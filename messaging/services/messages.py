@@ -151,7 +151,8 @@ _RANK_SQL = (
 )
 
 # One statement: find the reports' messages, move forward those a report outranks, and
-# answer which keys were found. Built from constants only (statuses and ranks), never input.
+# answer which keys were found (key, -, -) and which messages moved (-, id, status).
+# Built from constants only (statuses and ranks), never input.
 _APPLY_SQL = f"""
 WITH r AS (
     SELECT * FROM unnest(%s::text[], %s::text[], %s::int[], %s::text[], %s::timestamptz[])
@@ -169,8 +170,10 @@ WITH r AS (
         updated_at = now()
     FROM found AS f
     WHERE m.id = f.message_id AND {_RANK_SQL} < f.rank
+    RETURNING m.id, m.status
 )
-SELECT DISTINCT key FROM found
+SELECT DISTINCT key, NULL, NULL FROM found
+UNION ALL SELECT NULL, id::text, status FROM moved
 """  # noqa: S608
 
 
@@ -188,10 +191,11 @@ def _newest_per_message(reports: Iterable[StatusReport]) -> dict[str, StatusRepo
 _MATCH_BY = {"id": "m.id = r.key::uuid", "provider_message_id": "m.provider_message_id = r.key"}
 
 
-def _apply(column: str, reports: dict[str, StatusReport]) -> set[str]:
-    """Apply reports keyed by our id or the provider's; returns the keys whose message exists."""
+def _apply(column: str, reports: dict[str, StatusReport]) -> tuple[set[str], list[tuple]]:
+    """Apply reports keyed by our id or the provider's; returns the keys whose message exists
+    and the (message id, new status) of the messages that moved."""
     if not reports:
-        return set()
+        return set(), []
     now = timezone.now()
     rows = list(reports.values())
     with connection.cursor() as cursor:
@@ -205,7 +209,10 @@ def _apply(column: str, reports: dict[str, StatusReport]) -> set[str]:
                 [r.occurred_at or now for r in rows],
             ],
         )
-        return {key for (key,) in cursor.fetchall()}
+        rows = cursor.fetchall()
+    return {key for key, _, _ in rows if key is not None}, [
+        (i, st) for key, i, st in rows if key is None
+    ]
 
 
 def _is_uuid(value: str) -> bool:
@@ -227,5 +234,27 @@ def message_status_reports_apply(*, reports: list[StatusReport]) -> list[StatusR
     best = _newest_per_message(r for r in reports if r.status in STATUS_RANK)
     by_reference = {k: r for k, r in best.items() if r.reference and _is_uuid(r.reference)}
     by_provider_id = {k: r for k, r in best.items() if k not in by_reference}
-    found = _apply("id", by_reference) | _apply("provider_message_id", by_provider_id)
+    found_by_id, moved_by_id = _apply("id", by_reference)
+    found_by_provider, moved_by_provider = _apply("provider_message_id", by_provider_id)
+    _emit(moved_by_id + moved_by_provider)
+    found = found_by_id | found_by_provider
     return [r for k, r in best.items() if k not in found]
+
+
+_EVENT_OF_STATUS = {
+    Status.SENT: "message.sent",
+    Status.DELIVERED: "message.delivered",
+    Status.UNDELIVERED: "message.failed",
+    Status.FAILED: "message.failed",
+}
+
+
+def _emit(moved: list[tuple]) -> None:
+    """Tell the tenant's webhooks about the messages a report moved (after commit)."""
+    from integration.services.webhooks import message_events_emit
+
+    by_event: dict[str, list[str]] = {}
+    for message_id, status in moved:
+        by_event.setdefault(_EVENT_OF_STATUS[status], []).append(message_id)
+    for event_type, message_ids in by_event.items():
+        message_events_emit(event_type=event_type, message_ids=message_ids)

@@ -29,6 +29,7 @@ PAGINATED = {
     "/api/messaging/templates/",
     "/api/messaging/messages/",
     "/api/messaging/sms/sender-ids/",
+    "/api/auth/webhooks/{endpoint_id}/deliveries/",
     "/api/tenants/",
     "/api/tenants/{tenant_id}/domains/",
     "/api/tenants/{tenant_id}/members/",
