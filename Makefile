@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint migrate services setup bench
+.PHONY: run test lint migrate services setup bench browser
 
 $(BIN)/python: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,7 +37,12 @@ bench: migrate
 	$(BIN)/python bench/audience.py
 	$(BIN)/python bench/sending.py
 
-test: lint services
+# The developer pages' browser test drives Debian's chromium through chromedriver.
+browser:
+	test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+
+test: lint services browser
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest -n 2

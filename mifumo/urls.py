@@ -28,6 +28,7 @@ urlpatterns = [
     path("api/auth/", include("accounts.urls")),
     path("api/auth/", include("integration.urls_settings")),
     path("api/integration/v1/", include("integration.urls_api")),
+    path("api/integration/", include("integration.urls_pages")),
     path("api/tenants/", include("tenants.urls")),
     path("api/messaging/sms/", include("sms.urls")),
     path("api/messaging/", include("messaging.urls")),

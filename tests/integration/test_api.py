@@ -3,15 +3,18 @@ limits, and the SMS, contacts and segments routes over the dashboard's services.
 
 import pytest
 from django_tenants.utils import tenant_context
+from standardwebhooks.webhooks import Webhook
 
 from integration.models import ApiKey
 from messaging.models import Contact, SendRequest
 from sms.providers.sandbox import sandbox_outbox
 from tests.envelope import assert_error, ok_data
+from tests.fakes.server import CallbackSink
 from tests.integration.helpers import V1, key_client, key_for
 from tests.sms.helpers import fund
 
 ENVELOPE = {"success", "message", "data", "error_code", "details"}
+WEBHOOK_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 
 
 def exact(response) -> dict:
@@ -207,3 +210,42 @@ def test_a_key_never_reaches_another_tenants_data(a, b, on_commit):
     assert_error(mine.get(f"{V1}contacts/{contact.pk}/"), 404, "NOT_FOUND")
     assert ok_data(mine.get(f"{V1}sms/delivery-reports/"))["reports"] == []
     assert ok_data(mine.get(f"{V1}contacts/search/", {"q": "B's"}))["count"] == 0
+
+
+def test_a_send_reports_sent_and_delivered_to_its_webhooks_signed(api, a, on_commit, settings):
+    """The issue's journey: a key sends with a webhook_url and an endpoint subscribed; both
+    receive message.sent then message.delivered, each verifiable with standardwebhooks."""
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    fund(a.tenant, 5)
+    with CallbackSink() as per_send, CallbackSink() as subscribed:
+        endpoint = ok_data(
+            api(a.owner).post(
+                "/api/auth/webhooks/create/",
+                {"url": f"{subscribed.url}/hooks", "events": ["message.delivered"]},
+                format="json",
+            ),
+            201,
+        )
+        body = {
+            "message": "Hello",
+            "recipients": ["+255712000007"],
+            "webhook_url": f"{per_send.url}/mine",
+        }
+        sent = ok_data(send(key_client(key_for(a).key), on_commit, body), 201)
+
+    overview = ok_data(api(a.owner).get("/api/auth/settings/"))
+    per_send_secret = overview["webhook_url_signing_secret"]
+    events = [verified(request, per_send_secret) for request in per_send.requests]
+    # Webhooks promise no order (the sandbox may report delivery before the send is recorded).
+    assert sorted(e["type"] for e in events) == ["message.delivered", "message.sent"]
+    assert {e["data"]["message_id"] for e in events} == {sent["message_id"]}
+    (delivered,) = [verified(request, endpoint["secret"]) for request in subscribed.requests]
+    assert delivered["type"] == "message.delivered"
+    assert delivered["data"]["recipient"] == "+255712000007"
+    assert overview["webhooks"][0]["total_deliveries"] == 1
+    assert overview["api_keys"][0]["api_key"].endswith("********")
+
+
+def verified(request, secret: str) -> dict:
+    headers = {name: request.headers[name] for name in WEBHOOK_HEADERS}
+    return Webhook(secret).verify(request.body, headers)

@@ -45,12 +45,16 @@ def _routes(patterns, prefix=""):
             yield route
 
 
+# Server-rendered pages people read in a browser (the developer pages), not API routes.
+HTML_PAGES = ("/api/integration/dashboard/", "/api/integration/documentation/")
+
+
 def api_routes() -> set[str]:
     """Every /api/ route Django serves, spelled as an OpenAPI path."""
     routes = {
         "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", r) for r in _routes(get_resolver().url_patterns)
     }
-    return {route for route in routes if route.startswith("/api/")}
+    return {r for r in routes if r.startswith("/api/") and not r.startswith(HTML_PAGES)}
 
 
 @pytest.fixture(scope="module")
