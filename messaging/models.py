@@ -335,3 +335,69 @@ STATUS_RANK = {
     Message.Status.RECEIVED: 4,
 }
 FINAL_STATUSES = frozenset(status for status, rank in STATUS_RANK.items() if rank == 4)
+
+
+class Campaign(models.Model):
+    """A message to a targeted audience, sent now, at `scheduled_at`, or on a recurring schedule.
+
+        draft -> scheduled -> running <-> paused -> completed | cancelled | failed
+        draft -> running;  draft | scheduled | paused -> cancelled
+
+    Recipients are the union of `target_contact_ids`, the contacts of `target_segment_ids` and
+    those matching `target_criteria` (messaging.services.campaigns). Each start creates one
+    SendRequest whose messages carry the campaign; the counters are kept as they change, so a
+    list of large campaigns never counts messages.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SCHEDULED = "scheduled", "Scheduled"
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+        FAILED = "failed", "Failed"
+
+    class Type(models.TextChoices):
+        SMS = "sms", "SMS"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    campaign_type = models.CharField(max_length=16, choices=Type.choices, default=Type.SMS)
+    message_text = models.TextField(blank=True)
+    template = models.ForeignKey(
+        Template, null=True, blank=True, on_delete=models.PROTECT, related_name="campaigns"
+    )
+    sender_id = models.CharField(max_length=11, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    target_contact_ids = ArrayField(models.UUIDField(), default=list, blank=True)
+    target_segment_ids = ArrayField(models.UUIDField(), default=list, blank=True)
+    target_criteria = models.JSONField(default=dict, blank=True)
+    settings = models.JSONField(default=dict, blank=True)
+    is_recurring = models.BooleanField(default=False)
+    recurring_schedule = models.JSONField(default=dict, blank=True)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    send_request = models.ForeignKey(
+        SendRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    total_recipients = models.PositiveIntegerField(default=0)
+    sent_count = models.PositiveIntegerField(default=0)
+    delivered_count = models.PositiveIntegerField(default=0)
+    read_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    pending_count = models.PositiveIntegerField(default=0, help_text="Not yet sent or failed")
+    credits_reserved = models.PositiveIntegerField(default=0)
+    failure_reason = models.CharField(max_length=255, blank=True)
+    created_by = _created_by()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [models.Index(fields=["status", "scheduled_at"], name="campaign_status_due")]
+
+    def __str__(self):
+        return self.name

@@ -7,6 +7,7 @@ from rest_framework import status
 from messaging.models import (
     CONTACT_SEARCH_TEXT,
     SEARCH_FIELD_SEPARATOR,
+    Campaign,
     Contact,
     ContactImport,
     Message,
@@ -137,3 +138,7 @@ def send_requests_between(*, date_from=None, date_to=None, status=None):
         has_status = Message.objects.filter(send_request_id=OuterRef("pk"), status=status)
         sends = sends.filter(Exists(has_status))
     return sends
+
+
+def campaign_get(*, campaign_id) -> Campaign:
+    return _get_or_404(Campaign.objects.all(), campaign_id, "Campaign")

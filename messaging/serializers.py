@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from messaging.models import Contact, ContactImport, Message, Segment, Template
+from messaging.models import Campaign, Contact, ContactImport, Message, Segment, Template
 from messaging.services.contacts import normalize_tags
 from mifumo.phone import PhoneNumberField
 
@@ -261,3 +261,123 @@ class MessageSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
         ref_name = "ChannelMessage"  # accounts has a MessageSerializer of its own
+
+
+# --- Campaigns
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    """A campaign as listed and read: stored counters, never a count of its messages."""
+
+    campaign_type_display = serializers.CharField(source="get_campaign_type_display")
+    status_display = serializers.CharField(source="get_status_display")
+    estimated_cost = serializers.SerializerMethodField()
+    actual_cost = serializers.SerializerMethodField()
+    progress_percentage = serializers.SerializerMethodField()
+    delivery_rate = serializers.SerializerMethodField()
+    read_rate = serializers.SerializerMethodField()
+    can_edit = serializers.SerializerMethodField()
+    can_start = serializers.SerializerMethodField()
+    can_pause = serializers.SerializerMethodField()
+    can_cancel = serializers.SerializerMethodField()
+    created_by_name = serializers.SerializerMethodField()
+    target_contact_count = serializers.SerializerMethodField()
+    target_segment_names = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id", "name", "description", "campaign_type", "campaign_type_display",
+            "message_text", "template", "sender_id", "status", "status_display", "scheduled_at",
+            "started_at", "completed_at", "total_recipients", "sent_count", "delivered_count",
+            "read_count", "failed_count", "estimated_cost", "actual_cost", "progress_percentage",
+            "delivery_rate", "read_rate", "can_edit", "can_start", "can_pause", "can_cancel",
+            "is_recurring", "recurring_schedule", "settings", "target_contact_ids",
+            "target_segment_ids", "target_criteria", "target_contact_count",
+            "target_segment_names", "failure_reason", "created_by", "created_by_name",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def _price(self):
+        from django.conf import settings
+
+        return float(settings.SMS_CREDIT_PRICE)
+
+    def get_estimated_cost(self, campaign) -> float:
+        return round(self._price() * (campaign.credits_reserved or campaign.total_recipients), 2)
+
+    def get_actual_cost(self, campaign) -> float:
+        if not campaign.total_recipients:
+            return 0.0
+        per_message = (campaign.credits_reserved or 0) / campaign.total_recipients
+        return round(self._price() * per_message * campaign.sent_count, 2)
+
+    def get_progress_percentage(self, campaign) -> int:
+        if campaign.status == Campaign.Status.COMPLETED:
+            return 100
+        total = campaign.total_recipients
+        if not total or campaign.send_request_id is None:
+            return 0
+        return int((total - campaign.pending_count) * 100 / total)
+
+    def get_delivery_rate(self, campaign) -> float:
+        sent = campaign.sent_count
+        return round(campaign.delivered_count * 100 / sent, 2) if sent else 0.0
+
+    def get_read_rate(self, campaign) -> float:
+        sent = campaign.sent_count
+        return round(campaign.read_count * 100 / sent, 2) if sent else 0.0
+
+    def get_can_edit(self, campaign) -> bool:
+        return campaign.status in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED)
+
+    def get_can_start(self, campaign) -> bool:
+        return campaign.status in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED)
+
+    def get_can_pause(self, campaign) -> bool:
+        return campaign.status == Campaign.Status.RUNNING
+
+    def get_can_cancel(self, campaign) -> bool:
+        return campaign.status not in (
+            Campaign.Status.COMPLETED, Campaign.Status.CANCELLED, Campaign.Status.FAILED
+        )  # fmt: skip
+
+    def get_created_by_name(self, campaign) -> str:
+        names = self.context.get("user_names", {})
+        return names.get(campaign.created_by_id, "")
+
+    def get_target_contact_count(self, campaign) -> int:
+        return campaign.total_recipients
+
+    def get_target_segment_names(self, campaign) -> list[str]:
+        names = self.context.get("segment_names", {})
+        return [names[pk] for pk in campaign.target_segment_ids if pk in names]
+
+
+class CampaignInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    campaign_type = serializers.ChoiceField(choices=Campaign.Type.choices, required=False)
+    message_text = serializers.CharField(
+        required=False, allow_blank=True, max_length=1600, trim_whitespace=False
+    )
+    template = serializers.PrimaryKeyRelatedField(
+        queryset=Template.objects.all(), required=False, allow_null=True
+    )
+    sender_id = serializers.CharField(required=False, allow_blank=True, max_length=11)
+    target_contact_ids = serializers.ListField(child=serializers.UUIDField(), required=False)
+    target_segment_ids = serializers.ListField(child=serializers.UUIDField(), required=False)
+    target_criteria = serializers.JSONField(required=False)
+    settings = serializers.JSONField(required=False)
+    is_recurring = serializers.BooleanField(required=False)
+    recurring_schedule = serializers.JSONField(required=False)
+    scheduled_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class CampaignDryRunSerializer(serializers.Serializer):
+    total_recipients = serializers.IntegerField()
+    estimated_cost = serializers.FloatField()
+    segments_per_message = serializers.IntegerField()
+    credits = serializers.IntegerField()
+    explanations = serializers.ListField(child=serializers.CharField())

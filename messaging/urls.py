@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messaging.views import contacts, messages, segments, templates
+from messaging.views import campaigns, contacts, messages, segments, templates
 
 urlpatterns = [
     path("contacts/", contacts.ContactListView.as_view(), name="contact-list"),
@@ -51,5 +51,31 @@ urlpatterns = [
     path("messages/", messages.MessageListView.as_view(), name="message-list"),
     path(
         "messages/<uuid:message_id>/", messages.MessageDetailView.as_view(), name="message-detail"
+    ),
+    path("campaigns/", campaigns.CampaignListView.as_view(), name="campaign-list"),
+    path(
+        "campaigns/<uuid:campaign_id>/",
+        campaigns.CampaignDetailView.as_view(),
+        name="campaign-detail",
+    ),
+    path(
+        "campaigns/<uuid:campaign_id>/start/",
+        campaigns.CampaignStartView.as_view(),
+        name="campaign-start",
+    ),
+    path(
+        "campaigns/<uuid:campaign_id>/pause/",
+        campaigns.CampaignPauseView.as_view(),
+        name="campaign-pause",
+    ),
+    path(
+        "campaigns/<uuid:campaign_id>/resume/",
+        campaigns.CampaignResumeView.as_view(),
+        name="campaign-resume",
+    ),
+    path(
+        "campaigns/<uuid:campaign_id>/cancel/",
+        campaigns.CampaignCancelView.as_view(),
+        name="campaign-cancel",
     ),
 ]

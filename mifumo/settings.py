@@ -225,6 +225,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sms-outbox-sweep": {"task": "sms.tasks.outbox_sweep_all", "schedule": 15},
     "webhooks-status-events": {"task": "webhooks.tasks.status_events_process", "schedule": 10},
+    "messaging-campaigns-advance": {
+        "task": "messaging.tasks.campaigns_advance_all",
+        "schedule": 15,
+    },
     "integration-webhook-deliveries-due": {
         "task": "integration.tasks.webhook_deliveries_due_send",
         "schedule": 30,

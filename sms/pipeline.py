@@ -75,6 +75,12 @@ def _claim(message_ids: list[str]) -> list[Claimed]:
                 attempts = attempts + 1, handed_at = NULL, updated_at = statement_timestamp()
             WHERE id = ANY(%s::uuid[]) AND status = 'queued'
                 AND (next_attempt_at IS NULL OR next_attempt_at <= statement_timestamp())
+                -- a paused or cancelled campaign's messages wait
+                AND NOT EXISTS (
+                    SELECT 1 FROM messaging_campaign AS c
+                    WHERE c.send_request_id = messaging_message.send_request_id
+                        AND c.status IN ('paused', 'cancelled')
+                )
             RETURNING id::text, recipient, text, sender, encoding, segments, attempts
             """,
             [message_ids],

@@ -21,6 +21,10 @@ BODYLESS = {
     ("/api/messaging/segments/{segment_id}/update-count/", "post"),
     ("/api/auth/keys/{key_id}/revoke/", "post"),
     ("/api/auth/keys/{key_id}/regenerate/", "post"),
+    ("/api/messaging/campaigns/{campaign_id}/start/", "post"),
+    ("/api/messaging/campaigns/{campaign_id}/pause/", "post"),
+    ("/api/messaging/campaigns/{campaign_id}/resume/", "post"),
+    ("/api/messaging/campaigns/{campaign_id}/cancel/", "post"),
 }
 PAGINATED = {
     "/api/messaging/contacts/",
@@ -28,6 +32,7 @@ PAGINATED = {
     "/api/messaging/segments/{segment_id}/contacts/",
     "/api/messaging/templates/",
     "/api/messaging/messages/",
+    "/api/messaging/campaigns/",
     "/api/messaging/sms/sender-ids/",
     "/api/auth/webhooks/{endpoint_id}/deliveries/",
     "/api/tenants/",

@@ -1,0 +1,334 @@
+"""Campaigns: who they reach (the audience and its dry-run arithmetic), their state machine,
+and the fan-out of a start through the send pipeline (messaging.services.messages)."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from messaging.models import Campaign, Message, Segment
+from messaging.segment_filters import SegmentFilterError, segment_filter_q
+from messaging.selectors import contacts_live
+from messaging.services.messages import SendInput, message_send
+from messaging.services.templates import contact_variables, template_render
+from mifumo.errors import ApplicationError, ErrorCode
+from sms.segments import segment_info
+
+Status = Campaign.Status
+# E.164 as stored: a plus, a country code that does not start with 0, 7 to 15 digits in all.
+_E164 = r"^\+[1-9][0-9]{6,14}$"
+# Which transitions each action allows (DESIGN: an illegal one is 400 INVALID_STATUS).
+_ALLOWED = {
+    "start": (Status.DRAFT, Status.SCHEDULED),
+    "pause": (Status.RUNNING,),
+    "resume": (Status.PAUSED,),
+    "cancel": (Status.DRAFT, Status.SCHEDULED, Status.RUNNING, Status.PAUSED),
+    "edit": (Status.DRAFT, Status.SCHEDULED),
+    "delete": (Status.DRAFT, Status.SCHEDULED, Status.COMPLETED, Status.CANCELLED, Status.FAILED),
+}
+
+
+def _invalid(field_name: str, message: str) -> ApplicationError:
+    return ApplicationError(
+        message, code=ErrorCode.VALIDATION_ERROR, errors={field_name: [message]}
+    )
+
+
+def _require(campaign: Campaign, action: str) -> None:
+    allowed = _ALLOWED[action]
+    if campaign.status not in allowed:
+        raise ApplicationError(
+            f"A {campaign.status} campaign cannot {action}.",
+            code=ErrorCode.INVALID_STATUS,
+            details={"current_status": campaign.status, "allowed_statuses": list(allowed)},
+        )
+
+
+# --- The audience ---------------------------------------------------------------------------
+
+
+def _criteria_q(criteria) -> Q | None:
+    """`target_criteria` in the segment filter language: tags (any), opt_in_status, attributes."""
+    if not criteria:
+        return None
+    if not isinstance(criteria, dict):
+        raise _invalid("target_criteria", "must be a JSON object")
+    known = {"tags", "opt_in_status", "attributes"}
+    unknown = sorted(set(criteria) - known)
+    if unknown:
+        raise _invalid("target_criteria", f"unknown keys {unknown}; use {sorted(known)}")
+    as_filter = {key: criteria[key] for key in ("tags", "attributes") if key in criteria}
+    opt_in = criteria.get("opt_in_status", "any")
+    if opt_in not in ("opted_in", "opted_out", "any"):
+        raise _invalid("target_criteria", "opt_in_status is opted_in, opted_out or any")
+    if opt_in != "any":
+        as_filter["is_opted_in"] = opt_in == "opted_in"
+    try:
+        return segment_filter_q(as_filter)
+    except SegmentFilterError as exc:
+        raise _invalid("target_criteria", str(exc)) from exc
+
+
+@dataclass
+class Audience:
+    """The contacts a campaign reaches, and why the others were left out."""
+
+    recipients: object  # a queryset of contacts
+    total: int
+    explanations: list[str] = field(default_factory=list)
+
+
+def campaign_audience(*, contact_ids, segment_ids, criteria) -> Audience:
+    """The union of the three targets, each contact once, without inactive, opted-out or
+    impossible numbers. A handful of counts, whatever the audience's size."""
+    live = contacts_live()
+    contact_ids = list(dict.fromkeys(contact_ids or []))
+    segments = list(Segment.objects.filter(pk__in=segment_ids or []))
+    if len(segments) != len(set(segment_ids or [])):
+        raise _invalid("target_segment_ids", "Some segments do not exist.")
+    targets = [Q(pk__in=contact_ids)] if contact_ids else []
+    targets += [segment_filter_q(segment.filter_json) for segment in segments]
+    criteria_q = _criteria_q(criteria)
+    if criteria_q is not None:
+        targets.append(criteria_q)
+    if not targets:
+        raise _invalid("target_contact_ids", "Target contacts, segments or criteria.")
+    union = Q()
+    for target in targets:
+        union |= target
+    matched = live.filter(union)
+    listed = sum(live.filter(target).count() for target in targets)
+    opted_out = Q(is_opted_in=False, opt_out_at__isnull=False)
+    counts = matched.aggregate(
+        union=Count("id"),
+        inactive=Count("id", filter=Q(is_active=False)),
+        opted_out=Count("id", filter=Q(is_active=True) & opted_out),
+        invalid=Count("id", filter=Q(is_active=True) & ~opted_out & ~Q(phone_e164__regex=_E164)),
+    )
+    recipients = matched.filter(is_active=True, phone_e164__regex=_E164).exclude(opted_out)
+    unknown = len(contact_ids) - live.filter(pk__in=contact_ids).count()
+    explanations = [
+        f"Duplicates removed: {listed - counts['union']}",
+        f"Opted-out contacts excluded: {counts['opted_out']}",
+        f"Inactive contacts excluded: {counts['inactive']}",
+        f"Invalid numbers excluded: {counts['invalid']}",
+    ]
+    if unknown:
+        explanations.append(f"Unknown or deleted contacts ignored: {unknown}")
+    total = counts["union"] - counts["inactive"] - counts["opted_out"] - counts["invalid"]
+    return Audience(recipients=recipients, total=total, explanations=explanations)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    total_recipients: int
+    credits: int
+    segments_per_message: int
+    explanations: list[str]
+
+    @property
+    def cost(self) -> float:
+        return float(settings.SMS_CREDIT_PRICE * self.credits)
+
+
+def campaign_estimate(*, audience: Audience, text: str, template) -> Estimate:
+    """What a start would cost: each recipient's text (a template filled per contact) in
+    segments. A template variable a contact lacks renders empty and is counted."""
+    explanations = list(audience.explanations)
+    if template is None:
+        segments = segment_info(text).segments
+        return Estimate(audience.total, segments * audience.total, segments, explanations)
+    credits, longest, missing = 0, 0, Counter()
+    fields = ("name", "phone_e164", "email", "attributes")
+    for contact in audience.recipients.only(*fields).iterator(chunk_size=5000):
+        rendered, lacking = template_render(template.content, contact_variables(contact))
+        segments = segment_info(rendered).segments
+        credits, longest = credits + segments, max(longest, segments)
+        missing.update(lacking)
+    explanations += [f"Contacts missing {{{{{name}}}}}: {n}" for name, n in sorted(missing.items())]
+    return Estimate(audience.total, credits, longest, explanations)
+
+
+def _audience_of(campaign: Campaign) -> Audience:
+    return campaign_audience(
+        contact_ids=campaign.target_contact_ids,
+        segment_ids=campaign.target_segment_ids,
+        criteria=campaign.target_criteria,
+    )
+
+
+# --- Writes ---------------------------------------------------------------------------------
+
+
+CAMPAIGN_FIELDS = (
+    "name", "description", "campaign_type", "message_text", "template", "sender_id",
+    "target_contact_ids", "target_segment_ids", "target_criteria", "settings", "is_recurring",
+    "recurring_schedule", "scheduled_at",
+)  # fmt: skip
+
+
+def _check_message(campaign: Campaign) -> None:
+    if not campaign.message_text.strip() and campaign.template is None:
+        raise ApplicationError(
+            "Give the campaign a message_text or a template.", code=ErrorCode.MISSING_MESSAGE
+        )
+
+
+@transaction.atomic
+def campaign_create(*, data: dict, created_by=None) -> Campaign:
+    campaign = Campaign(created_by=created_by, **data)
+    _check_message(campaign)
+    estimate = campaign_estimate(
+        audience=_audience_of(campaign), text=campaign.message_text, template=campaign.template
+    )
+    campaign.total_recipients = estimate.total_recipients
+    if campaign.scheduled_at is not None:
+        campaign.status = Status.SCHEDULED
+    campaign.save()
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, data: dict) -> Campaign:
+    _require(campaign, "edit")
+    for name, value in data.items():
+        setattr(campaign, name, value)
+    _check_message(campaign)
+    campaign.total_recipients = _audience_of(campaign).total
+    campaign.status = Status.SCHEDULED if campaign.scheduled_at else Status.DRAFT
+    campaign.save()
+    return campaign
+
+
+def campaign_delete(*, campaign: Campaign) -> None:
+    _require(campaign, "delete")
+    campaign.delete()
+
+
+@transaction.atomic
+def campaign_start(*, campaign: Campaign, tenant, started_by=None) -> Campaign:
+    """Reserve the whole audience's credits (402 and nothing made when short), create the
+    messages in one COPY and hand them to the send pipeline."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    _require(campaign, "start")
+    _check_message(campaign)
+    phones = list(_audience_of(campaign).recipients.values_list("phone_e164", flat=True))
+    if not phones:
+        raise ApplicationError("The campaign reaches no one.", code=ErrorCode.VALIDATION_ERROR)
+    send = message_send(
+        tenant=tenant,
+        data=SendInput(
+            recipients=phones,
+            sender=campaign.sender_id or settings.PLATFORM_SMS_SENDER,
+            text=campaign.message_text,
+            template=campaign.template,
+        ),
+        created_by=started_by,
+    )
+    campaign.send_request = send
+    campaign.status = Status.RUNNING
+    campaign.started_at = timezone.now()
+    campaign.total_recipients = campaign.pending_count = send.recipient_count
+    campaign.credits_reserved = send.credits
+    campaign.save()
+    return campaign
+
+
+def campaign_pause(*, campaign: Campaign) -> Campaign:
+    """Queued messages wait (the pipeline claims none of a paused campaign's); those already
+    claimed finish their batch."""
+    return _move(campaign, "pause", Status.PAUSED)
+
+
+@transaction.atomic
+def campaign_resume(*, campaign: Campaign) -> Campaign:
+    from sms.pipeline import outbox_enqueue
+
+    campaign = _move(campaign, "resume", Status.RUNNING)
+    waiting = Message.objects.filter(
+        send_request_id=campaign.send_request_id, status=Message.Status.QUEUED
+    ).values_list("id", flat=True)
+    outbox_enqueue(list(waiting))
+    return campaign
+
+
+@transaction.atomic
+def campaign_cancel(*, campaign: Campaign, tenant) -> Campaign:
+    """Stop what is not sent yet and refund it; what was sent stays sent."""
+    from billing.services import credit_refund
+
+    campaign = _move(campaign, "cancel", Status.CANCELLED, completed=True)
+    if campaign.send_request_id is None:
+        return campaign
+    unsent = Message.objects.filter(
+        send_request_id=campaign.send_request_id,
+        status__in=[Message.Status.SCHEDULED, Message.Status.QUEUED],
+    )
+    credits = sum(unsent.values_list("credits", flat=True))
+    canceled = unsent.update(status=Message.Status.CANCELED, canceled_at=timezone.now())
+    credit_refund(
+        tenant_id=tenant.pk,
+        credits=credits,
+        reference=campaign.send_request_id,
+        reason=f"Campaign cancelled: {canceled} message(s) not sent",
+    )
+    return campaign
+
+
+def _move(campaign: Campaign, action: str, to: str, *, completed: bool = False) -> Campaign:
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        _require(campaign, action)
+        campaign.status = to
+        if completed:
+            campaign.completed_at = timezone.now()
+        campaign.save(update_fields=["status", "completed_at", "updated_at"])
+    return campaign
+
+
+def campaign_counters_refresh(*, campaign: Campaign) -> Campaign:
+    """Keep a running campaign's counters (one GROUP BY over its send's index) and complete
+    it when no message is left to send."""
+    rows = (
+        Message.objects.filter(send_request_id=campaign.send_request_id)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts = dict(rows)
+    S = Message.Status
+    campaign.sent_count = sum(counts.get(s, 0) for s in (S.SENT, S.DELIVERED, S.UNDELIVERED))
+    campaign.delivered_count = counts.get(S.DELIVERED, 0)
+    campaign.failed_count = counts.get(S.FAILED, 0) + counts.get(S.UNDELIVERED, 0)
+    campaign.pending_count = sum(counts.get(s, 0) for s in (S.SCHEDULED, S.QUEUED, S.SENDING))
+    fields = ["sent_count", "delivered_count", "failed_count", "pending_count", "updated_at"]
+    if campaign.status == Status.RUNNING and not campaign.pending_count:
+        campaign.status = Status.COMPLETED
+        campaign.completed_at = timezone.now()
+        fields += ["status", "completed_at"]
+    campaign.save(update_fields=fields)
+    return campaign
+
+
+def campaigns_advance() -> dict[str, int]:
+    """Beat, in one tenant: start the scheduled campaigns that are due, and refresh the
+    counters of the running ones (completing those with nothing left to send)."""
+    from django.db import connection
+
+    due = Campaign.objects.filter(status=Status.SCHEDULED, scheduled_at__lte=timezone.now())
+    started = 0
+    for campaign in due:
+        try:
+            campaign_start(campaign=campaign, tenant=connection.tenant)
+            started += 1
+        except ApplicationError as exc:  # e.g. out of credits: the campaign fails, visibly
+            Campaign.objects.filter(pk=campaign.pk).update(
+                status=Status.FAILED, completed_at=timezone.now(), failure_reason=exc.message[:255]
+            )
+    running = Campaign.objects.filter(status__in=[Status.RUNNING, Status.PAUSED])
+    for campaign in running.exclude(send_request=None):
+        campaign_counters_refresh(campaign=campaign)
+    return {"started": started, "running": running.count()}

@@ -1,0 +1,192 @@
+"""Campaigns: list, create (or dry-run), read, edit, delete, and start/pause/resume/cancel."""
+
+from drf_yasg import openapi
+from rest_framework import status
+
+from accounts.models import User
+from messaging import selectors
+from messaging import serializers as s
+from messaging.models import Campaign, Segment
+from messaging.services import campaigns as services
+from mifumo.idempotency import idempotent
+from mifumo.openapi import api_doc, enveloped
+from mifumo.pagination import paginated
+from mifumo.responses import envelope
+from mifumo.validation import validated
+from mifumo.views import TenantScopedView
+
+TAGS = ["campaigns"]
+LIST_PARAMETERS = [
+    openapi.Parameter("status", openapi.IN_QUERY, "A campaign status", type=openapi.TYPE_STRING),
+    openapi.Parameter("type", openapi.IN_QUERY, "sms", type=openapi.TYPE_STRING),
+    openapi.Parameter("search", openapi.IN_QUERY, "In the name", type=openapi.TYPE_STRING),
+]
+DRY_RUN = openapi.Parameter(
+    "dry_run", openapi.IN_QUERY, "true: estimate and explain, save nothing", type="boolean"
+)
+
+
+def render(campaigns) -> list:
+    """Campaigns with their creators' and segments' names, in two queries for a whole page."""
+    campaigns = list(campaigns)
+    user_ids = {c.created_by_id for c in campaigns if c.created_by_id}
+    segment_ids = {pk for c in campaigns for pk in c.target_segment_ids}
+    context = {
+        "user_names": {u.pk: u.full_name or u.email for u in User.objects.filter(pk__in=user_ids)},
+        "segment_names": dict(Segment.objects.filter(pk__in=segment_ids).values_list("id", "name")),
+    }
+    return s.CampaignSerializer(campaigns, many=True, context=context).data
+
+
+class CampaignListView(TenantScopedView):
+    @api_doc(
+        summary="List campaigns (status, type, search), with their stored counters",
+        responses={200: enveloped(s.CampaignSerializer, paginated=True)},
+        errors=(400, 401, 403),
+        tags=TAGS,
+        paginated=True,
+        manual_parameters=LIST_PARAMETERS,
+    )
+    def get(self, request):
+        params = request.query_params
+        campaigns = Campaign.objects.all()
+        if params.get("status"):
+            campaigns = campaigns.filter(status=params["status"])
+        if params.get("type"):
+            campaigns = campaigns.filter(campaign_type=params["type"])
+        if params.get("search", "").strip():
+            campaigns = campaigns.filter(name__icontains=params["search"].strip())
+        return paginated(request, campaigns, render, view=self)
+
+    @api_doc(
+        summary="Create a campaign (draft, or scheduled with scheduled_at); ?dry_run=true "
+        "only estimates and explains the audience",
+        request=s.CampaignInputSerializer,
+        responses={
+            201: enveloped(s.CampaignSerializer),
+            200: enveloped(s.CampaignDryRunSerializer),
+        },
+        errors=(400, 401, 403, 409, 422),
+        tags=TAGS,
+        manual_parameters=[DRY_RUN],
+    )
+    @idempotent
+    def post(self, request):
+        data = validated(s.CampaignInputSerializer, request)
+        if request.query_params.get("dry_run", "").lower() in ("true", "1", "yes"):
+            return envelope(dry_run(data), message="Dry run: nothing was saved.")
+        campaign = services.campaign_create(data=data, created_by=request.user)
+        return envelope(
+            render([campaign])[0], message="Campaign created.", status=status.HTTP_201_CREATED
+        )
+
+
+def dry_run(data: dict) -> dict:
+    audience = services.campaign_audience(
+        contact_ids=data.get("target_contact_ids"),
+        segment_ids=data.get("target_segment_ids"),
+        criteria=data.get("target_criteria"),
+    )
+    estimate = services.campaign_estimate(
+        audience=audience, text=data.get("message_text", ""), template=data.get("template")
+    )
+    return {
+        "total_recipients": estimate.total_recipients,
+        "estimated_cost": estimate.cost,
+        "segments_per_message": estimate.segments_per_message,
+        "credits": estimate.credits,
+        "explanations": estimate.explanations,
+    }
+
+
+class CampaignDetailView(TenantScopedView):
+    @api_doc(
+        summary="A campaign",
+        responses={200: enveloped(s.CampaignSerializer)},
+        errors=(401, 403, 404),
+        tags=TAGS,
+    )
+    def get(self, request, campaign_id):
+        return envelope(render([selectors.campaign_get(campaign_id=campaign_id)])[0])
+
+    @api_doc(
+        summary="Edit a draft or scheduled campaign (a partial body is fine)",
+        request=s.CampaignInputSerializer,
+        responses={200: enveloped(s.CampaignSerializer)},
+        errors=(400, 401, 403, 404),
+        tags=TAGS,
+    )
+    def put(self, request, campaign_id):
+        campaign = selectors.campaign_get(campaign_id=campaign_id)
+        data = validated(s.CampaignInputSerializer, request, partial=True)
+        campaign = services.campaign_update(campaign=campaign, data=data)
+        return envelope(render([campaign])[0], message="Campaign updated.")
+
+    @api_doc(
+        summary="Delete a campaign that is not running",
+        responses={200: enveloped(None)},
+        errors=(400, 401, 403, 404),
+        tags=TAGS,
+    )
+    def delete(self, request, campaign_id):
+        services.campaign_delete(campaign=selectors.campaign_get(campaign_id=campaign_id))
+        return envelope(message="Campaign deleted.")
+
+
+ACTION_ERRORS = (400, 401, 403, 404)
+
+
+class CampaignStartView(TenantScopedView):
+    @api_doc(
+        summary="Start now: reserve the whole audience's credits and send (402 when short)",
+        responses={200: enveloped(s.CampaignSerializer)},
+        errors=(*ACTION_ERRORS, 402),
+        tags=TAGS,
+    )
+    def post(self, request, campaign_id):
+        campaign = services.campaign_start(
+            campaign=selectors.campaign_get(campaign_id=campaign_id),
+            tenant=request.tenant,
+            started_by=request.user,
+        )
+        return envelope(render([campaign])[0], message="Campaign started successfully")
+
+
+class CampaignPauseView(TenantScopedView):
+    @api_doc(
+        summary="Pause: the batch being sent finishes, the rest waits",
+        responses={200: enveloped(s.CampaignSerializer)},
+        errors=ACTION_ERRORS,
+        tags=TAGS,
+    )
+    def post(self, request, campaign_id):
+        campaign = services.campaign_pause(campaign=selectors.campaign_get(campaign_id=campaign_id))
+        return envelope(render([campaign])[0], message="Campaign paused.")
+
+
+class CampaignResumeView(TenantScopedView):
+    @api_doc(
+        summary="Resume a paused campaign where it stopped",
+        responses={200: enveloped(s.CampaignSerializer)},
+        errors=ACTION_ERRORS,
+        tags=TAGS,
+    )
+    def post(self, request, campaign_id):
+        campaign = services.campaign_resume(
+            campaign=selectors.campaign_get(campaign_id=campaign_id)
+        )
+        return envelope(render([campaign])[0], message="Campaign resumed.")
+
+
+class CampaignCancelView(TenantScopedView):
+    @api_doc(
+        summary="Cancel: stop what is not sent yet and refund its credits",
+        responses={200: enveloped(s.CampaignSerializer)},
+        errors=ACTION_ERRORS,
+        tags=TAGS,
+    )
+    def post(self, request, campaign_id):
+        campaign = services.campaign_cancel(
+            campaign=selectors.campaign_get(campaign_id=campaign_id), tenant=request.tenant
+        )
+        return envelope(render([campaign])[0], message="Campaign cancelled.")

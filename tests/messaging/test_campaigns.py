@@ -1,0 +1,263 @@
+"""/api/messaging/campaigns/: targeting arithmetic against the dry-run, the state machine,
+the fan-out through the send pipeline, pause, resume and cancel with exact refunds."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from billing.models import CreditLedgerEntry
+from messaging.models import Campaign, Message
+from messaging.services.campaigns import campaigns_advance
+from sms import pipeline
+from tests.envelope import assert_error, assert_field_errors, ok_data
+from tests.messaging.helpers import make_contact, make_segment, make_template
+from tests.sms.helpers import balance_of, fund
+
+CAMPAIGNS = "/api/messaging/campaigns/"
+
+
+def url(campaign_id, action: str = "") -> str:
+    return f"{CAMPAIGNS}{campaign_id}/" + (f"{action}/" if action else "")
+
+
+@pytest.fixture
+def audience(a):
+    """A (vip, opted in), B (vip, opted out), C (vip, inactive), D (retail), E (deleted)."""
+    now = timezone.now()
+    people = {
+        "A": make_contact(a.tenant, name="Asha", tags=["vip"], is_opted_in=True),
+        "B": make_contact(a.tenant, name="Baraka", tags=["vip"], opt_out_at=now),
+        "C": make_contact(a.tenant, name="Chausiku", tags=["vip"], is_active=False),
+        "D": make_contact(a.tenant, name="Dotto", tags=["retail"], attributes={"city": "Moshi"}),
+        "E": make_contact(a.tenant, name="Erasto", tags=["vip"], deleted_at=now),
+    }
+    people["vip"] = make_segment(a.tenant, name="VIPs", filter_json={"tags": ["vip"]})
+    return people
+
+
+def targeting(people, **extra) -> dict:
+    return {
+        "name": "November promo",
+        "message_text": "Karibu!",
+        "target_contact_ids": [str(people["A"].pk), str(people["D"].pk), str(people["E"].pk)],
+        "target_segment_ids": [str(people["vip"].pk)],
+        "target_criteria": {"tags": ["retail"]},
+        **extra,
+    }
+
+
+def test_the_dry_run_explains_the_audience_and_saves_nothing(api, a, audience):
+    data = ok_data(
+        api(a.owner).post(f"{CAMPAIGNS}?dry_run=true", targeting(audience), format="json")
+    )
+
+    assert data["total_recipients"] == 2  # A and D
+    assert data["explanations"] == [
+        "Duplicates removed: 2",  # A twice, D twice among 6 listed
+        "Opted-out contacts excluded: 1",
+        "Inactive contacts excluded: 1",
+        "Invalid numbers excluded: 0",
+        "Unknown or deleted contacts ignored: 1",
+    ]
+    assert (data["segments_per_message"], data["credits"], data["estimated_cost"]) == (1, 2, 50.0)
+    with tenant_context(a.tenant):
+        assert not Campaign.objects.exists()
+
+
+def test_a_template_is_estimated_per_contact_and_missing_values_counted(api, a, audience):
+    template = make_template(a.tenant, content="Hi {{first_name}} from {{city}}")
+    body = targeting(audience, message_text="", template=str(template.pk))
+
+    data = ok_data(api(a.owner).post(f"{CAMPAIGNS}?dry_run=true", body, format="json"))
+
+    assert "Contacts missing {{city}}: 1" in data["explanations"]  # Asha has no city
+
+
+def test_create_makes_a_draft_or_a_scheduled_campaign(api, a, audience):
+    draft = ok_data(api(a.owner).post(CAMPAIGNS, targeting(audience), format="json"), 201)
+    later = (timezone.now() + dt.timedelta(days=1)).isoformat()
+    scheduled = ok_data(
+        api(a.owner).post(CAMPAIGNS, targeting(audience, scheduled_at=later), format="json"), 201
+    )
+
+    assert (draft["status"], draft["total_recipients"], draft["can_start"]) == ("draft", 2, True)
+    assert draft["target_segment_names"] == ["VIPs"]
+    assert draft["created_by_name"]
+    assert scheduled["status"] == "scheduled"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"message_text": ""}, "MISSING_MESSAGE"),
+        ({"target_segment_ids": ["00000000-0000-0000-0000-000000000000"]}, "VALIDATION_ERROR"),
+        ({"target_criteria": {"colour": "red"}}, "VALIDATION_ERROR"),
+    ],
+)
+def test_bad_campaigns_are_refused(api, a, audience, body, code):
+    assert_error(
+        api(a.owner).post(CAMPAIGNS, targeting(audience, **body), format="json"), 400, code
+    )
+
+
+def test_no_target_is_a_field_error(api, a):
+    body = {"name": "x", "message_text": "Hi"}
+
+    assert_field_errors(api(a.owner).post(CAMPAIGNS, body, format="json"), "target_contact_ids")
+
+
+def create(api, a, audience, **extra) -> dict:
+    return ok_data(api(a.owner).post(CAMPAIGNS, targeting(audience, **extra), format="json"), 201)
+
+
+def test_a_start_reserves_once_sends_and_completes(api, a, audience, on_commit):
+    fund(a.tenant, 10)
+    campaign = create(api, a, audience)
+
+    with on_commit():
+        started = ok_data(api(a.owner).post(url(campaign["id"], "start")))
+
+    assert started["status"] == "running"
+    assert balance_of(a.tenant) == 8
+    assert CreditLedgerEntry.objects.filter(tenant=a.tenant, kind="reserve").count() == 1
+    with tenant_context(a.tenant):
+        messages = Message.objects.all()
+        assert sorted(m.recipient for m in messages) == sorted(
+            [audience["A"].phone_e164, audience["D"].phone_e164]
+        )
+        assert {m.status for m in messages} == {"delivered"}
+        campaigns_advance()
+    done = ok_data(api(a.owner).get(url(campaign["id"])))
+    assert (done["status"], done["progress_percentage"]) == ("completed", 100)
+    assert (done["sent_count"], done["delivered_count"], done["delivery_rate"]) == (2, 2, 100.0)
+    body = assert_error(api(a.owner).post(url(campaign["id"], "start")), 400, "INVALID_STATUS")
+    assert body["details"] == {
+        "current_status": "completed",
+        "allowed_statuses": ["draft", "scheduled"],
+    }
+
+
+def test_a_start_without_enough_credits_creates_nothing(api, a, audience):
+    fund(a.tenant, 1)
+    campaign = create(api, a, audience)
+
+    assert_error(api(a.owner).post(url(campaign["id"], "start")), 402, "INSUFFICIENT_BALANCE")
+
+    with tenant_context(a.tenant):
+        assert not Message.objects.exists()
+        assert Campaign.objects.get().status == "draft"
+
+
+def queued_after_start(api, a, audience) -> dict:
+    """A started campaign whose messages are still queued (no on-commit run)."""
+    fund(a.tenant, 10)
+    campaign = create(api, a, audience)
+    ok_data(api(a.owner).post(url(campaign["id"], "start")))
+    return campaign
+
+
+def test_pause_holds_the_rest_and_resume_sends_it(api, a, audience, on_commit):
+    campaign = queued_after_start(api, a, audience)
+    ok_data(api(a.owner).post(url(campaign["id"], "pause")))
+    with tenant_context(a.tenant):
+        ids = [str(pk) for pk in Message.objects.values_list("id", flat=True)]
+        assert pipeline.outbox_batch_send(message_ids=ids) == 0  # paused: nothing claimed
+
+    with on_commit():
+        resumed = ok_data(api(a.owner).post(url(campaign["id"], "resume")))
+
+    assert resumed["status"] == "running"
+    with tenant_context(a.tenant):
+        assert set(Message.objects.values_list("status", flat=True)) == {"delivered"}
+
+
+def test_cancel_stops_the_unsent_and_refunds_exactly(api, a, audience):
+    campaign = queued_after_start(api, a, audience)
+    assert balance_of(a.tenant) == 8
+
+    cancelled = ok_data(api(a.owner).post(url(campaign["id"], "cancel")))
+
+    assert cancelled["status"] == "cancelled"
+    assert balance_of(a.tenant) == 10
+    with tenant_context(a.tenant):
+        assert set(Message.objects.values_list("status", flat=True)) == {"canceled"}
+    refund = CreditLedgerEntry.objects.get(tenant=a.tenant, kind="refund")
+    assert refund.credits == 2
+
+
+@pytest.mark.parametrize(
+    ("action", "allowed"),
+    [
+        ("pause", ["running"]),
+        ("resume", ["paused"]),
+    ],
+)
+def test_refused_transitions_name_the_allowed_ones(api, a, audience, action, allowed):
+    campaign = create(api, a, audience)
+
+    body = assert_error(api(a.owner).post(url(campaign["id"], action)), 400, "INVALID_STATUS")
+
+    assert body["details"] == {"current_status": "draft", "allowed_statuses": allowed}
+
+
+def test_a_running_campaign_cannot_be_edited_or_deleted(api, a, audience):
+    campaign = queued_after_start(api, a, audience)
+
+    assert_error(
+        api(a.owner).put(url(campaign["id"]), {"name": "x"}, format="json"), 400, "INVALID_STATUS"
+    )
+    assert_error(api(a.owner).delete(url(campaign["id"])), 400, "INVALID_STATUS")
+
+
+def test_a_draft_is_edited_and_deleted(api, a, audience):
+    campaign = create(api, a, audience)
+
+    edited = ok_data(api(a.owner).put(url(campaign["id"]), {"name": "Renamed"}, format="json"))
+    ok_data(api(a.owner).delete(url(campaign["id"])))
+
+    assert edited["name"] == "Renamed"
+    assert_error(api(a.owner).get(url(campaign["id"])), 404, "NOT_FOUND")
+
+
+def test_a_scheduled_campaign_starts_when_due_or_can_be_cancelled(api, a, audience, on_commit):
+    fund(a.tenant, 10)
+    soon = (timezone.now() + dt.timedelta(hours=1)).isoformat()
+    due = create(api, a, audience, scheduled_at=soon)
+    cancelled = create(api, a, audience, scheduled_at=soon)
+    ok_data(api(a.owner).post(url(cancelled["id"], "cancel")))
+
+    with tenant_context(a.tenant):
+        Campaign.objects.filter(pk=due["id"]).update(scheduled_at=timezone.now())
+        with on_commit():
+            assert campaigns_advance()["started"] == 1
+
+    assert ok_data(api(a.owner).get(url(due["id"])))["status"] == "running"
+    assert ok_data(api(a.owner).get(url(cancelled["id"])))["status"] == "cancelled"
+
+
+def test_the_list_filters_and_takes_a_fixed_number_of_queries(api, a, audience):
+    client = api(a.owner)
+    create(api, a, audience)
+    client.get(CAMPAIGNS)
+    with CaptureQueriesContext(connection) as few:
+        client.get(CAMPAIGNS)
+    for _ in range(3):
+        create(api, a, audience)
+    with CaptureQueriesContext(connection) as many:
+        listed = ok_data(client.get(CAMPAIGNS, {"status": "draft", "search": "promo"}))
+
+    assert listed["count"] == 4
+    assert len(few) == len(many) <= 8
+    assert ok_data(client.get(CAMPAIGNS, {"status": "running"}))["count"] == 0
+
+
+def test_another_tenant_never_sees_a_campaign(api, a, b, audience):
+    campaign = create(api, a, audience)
+
+    assert_error(api(b.owner).get(url(campaign["id"])), 404, "NOT_FOUND")
+    assert_error(api(b.owner).post(url(campaign["id"], "start")), 404, "NOT_FOUND")
+    assert ok_data(api(b.owner).get(CAMPAIGNS))["count"] == 0
