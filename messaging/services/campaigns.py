@@ -171,6 +171,8 @@ CAMPAIGN_FIELDS = (
 
 
 def _check_message(campaign: Campaign) -> None:
+    if campaign.is_recurring:  # refused, not silently ignored, until recurring runs exist
+        raise _invalid("is_recurring", "Recurring campaigns are not available yet.")
     if not campaign.message_text.strip() and campaign.template is None:
         raise ApplicationError(
             "Give the campaign a message_text or a template.", code=ErrorCode.MISSING_MESSAGE

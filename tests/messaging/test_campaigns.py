@@ -104,6 +104,12 @@ def test_bad_campaigns_are_refused(api, a, audience, body, code):
     )
 
 
+def test_recurring_campaigns_are_refused_until_they_run(api, a, audience):
+    body = targeting(audience, is_recurring=True, recurring_schedule={"frequency": "daily"})
+
+    assert_field_errors(api(a.owner).post(CAMPAIGNS, body, format="json"), "is_recurring")
+
+
 def test_no_target_is_a_field_error(api, a):
     body = {"name": "x", "message_text": "Hi"}
 
