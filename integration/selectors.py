@@ -3,20 +3,10 @@ schema with their tenant)."""
 
 from django.db.models import Q
 from django.utils import timezone
-from rest_framework import status
 
 from integration.models import ApiKey, WebhookDelivery, WebhookEndpoint
 from integration.services.keys import key_hash
-from mifumo.errors import ApplicationError, ErrorCode
-
-
-def _get_or_404(queryset, pk, label: str):
-    try:
-        return queryset.get(pk=pk)
-    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
-        raise ApplicationError(
-            f"{label} not found.", code=ErrorCode.NOT_FOUND, status_code=status.HTTP_404_NOT_FOUND
-        ) from exc
+from mifumo.selectors import get_or_404
 
 
 def api_keys_of(*, tenant_id):
@@ -24,7 +14,7 @@ def api_keys_of(*, tenant_id):
 
 
 def api_key_get(*, tenant_id, key_id) -> ApiKey:
-    return _get_or_404(api_keys_of(tenant_id=tenant_id), key_id, "API key")
+    return get_or_404(api_keys_of(tenant_id=tenant_id), key_id, "API key")
 
 
 def api_key_usable(raw: str) -> ApiKey | None:
@@ -43,7 +33,7 @@ def webhook_endpoints_of(*, tenant_id):
 
 
 def webhook_endpoint_get(*, tenant_id, endpoint_id) -> WebhookEndpoint:
-    return _get_or_404(webhook_endpoints_of(tenant_id=tenant_id), endpoint_id, "Webhook")
+    return get_or_404(webhook_endpoints_of(tenant_id=tenant_id), endpoint_id, "Webhook")
 
 
 def webhook_deliveries_of(*, endpoint: WebhookEndpoint):

@@ -2,7 +2,6 @@
 
 from django.db.models import Count, Exists, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce, Upper
-from rest_framework import status
 
 from messaging.models import (
     CONTACT_SEARCH_TEXT,
@@ -15,16 +14,7 @@ from messaging.models import (
     SendRequest,
     Template,
 )
-from mifumo.errors import ApplicationError, ErrorCode
-
-
-def _get_or_404(queryset, pk, label: str):
-    try:
-        return queryset.get(pk=pk)
-    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
-        raise ApplicationError(
-            f"{label} not found.", code=ErrorCode.NOT_FOUND, status_code=status.HTTP_404_NOT_FOUND
-        ) from exc
+from mifumo.selectors import get_or_404
 
 
 def contacts_live():
@@ -32,7 +22,7 @@ def contacts_live():
 
 
 def contact_get(*, contact_id) -> Contact:
-    return _get_or_404(contacts_live(), contact_id, "Contact")
+    return get_or_404(contacts_live(), contact_id, "Contact")
 
 
 def contact_search(queryset, term: str):
@@ -48,15 +38,15 @@ def contact_search(queryset, term: str):
 
 
 def segment_get(*, segment_id) -> Segment:
-    return _get_or_404(Segment.objects.all(), segment_id, "Segment")
+    return get_or_404(Segment.objects.all(), segment_id, "Segment")
 
 
 def template_get(*, template_id) -> Template:
-    return _get_or_404(Template.objects.all(), template_id, "Template")
+    return get_or_404(Template.objects.all(), template_id, "Template")
 
 
 def contact_import_get(*, import_id) -> ContactImport:
-    return _get_or_404(ContactImport.objects.all(), import_id, "Import")
+    return get_or_404(ContactImport.objects.all(), import_id, "Import")
 
 
 # --- Messages and sends ---------------------------------------------------------------------
@@ -65,11 +55,11 @@ PENDING_STATUSES = (Message.Status.SCHEDULED, Message.Status.QUEUED, Message.Sta
 
 
 def message_get(*, message_id) -> Message:
-    return _get_or_404(Message.objects.all(), message_id, "Message")
+    return get_or_404(Message.objects.all(), message_id, "Message")
 
 
 def send_request_get(*, send_request_id) -> SendRequest:
-    return _get_or_404(SendRequest.objects.all(), send_request_id, "Message")
+    return get_or_404(SendRequest.objects.all(), send_request_id, "Message")
 
 
 def send_status_counts(*, send_request_ids) -> dict[str, dict[str, int]]:
@@ -141,4 +131,4 @@ def send_requests_between(*, date_from=None, date_to=None, status=None):
 
 
 def campaign_get(*, campaign_id) -> Campaign:
-    return _get_or_404(Campaign.objects.all(), campaign_id, "Campaign")
+    return get_or_404(Campaign.objects.all(), campaign_id, "Campaign")
