@@ -5,7 +5,6 @@ the same services. A key and its secret are in the answer once, when made or reg
 """
 
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied
 
 from integration import selectors
 from integration.serializers import (
@@ -18,6 +17,7 @@ from integration.serializers import (
 from integration.services import keys as services
 from mifumo.idempotency import idempotent
 from mifumo.openapi import api_doc, enveloped
+from mifumo.permissions import require_manager
 from mifumo.responses import envelope
 from mifumo.validation import validated
 from mifumo.views import TenantScopedView
@@ -25,15 +25,7 @@ from mifumo.views import TenantScopedView
 TAGS = ["settings"]
 
 
-class ManagerView(TenantScopedView):
-    """Writes are for the tenant's owners and admins."""
-
-    def require_manager(self, request):
-        if not request.membership.can_manage:
-            raise PermissionDenied("Only owners and admins manage API keys and webhooks.")
-
-
-class KeyCreateView(ManagerView):
+class KeyCreateView(TenantScopedView):
     @api_doc(
         summary="Create an API key; the key and its secret are shown only in this answer",
         request=KeyCreateInputSerializer,
@@ -43,13 +35,13 @@ class KeyCreateView(ManagerView):
     )
     @idempotent
     def post(self, request):
-        self.require_manager(request)
+        require_manager(request, "manage API keys")
         data = validated(KeyCreateInputSerializer, request)
         issue = services.api_key_create(tenant=request.tenant, created_by=request.user, **data)
         return envelope(issued(issue), message="API key created.", status=status.HTTP_201_CREATED)
 
 
-class KeyRevokeView(ManagerView):
+class KeyRevokeView(TenantScopedView):
     @api_doc(
         summary="Revoke an API key (at once)",
         responses={200: enveloped(ApiKeySerializer)},
@@ -57,7 +49,7 @@ class KeyRevokeView(ManagerView):
         tags=TAGS,
     )
     def post(self, request, key_id):
-        self.require_manager(request)
+        require_manager(request, "manage API keys")
         api_key = selectors.api_key_get(tenant_id=request.tenant.pk, key_id=key_id)
         api_key = services.api_key_revoke(api_key=api_key)
         return envelope(ApiKeySerializer(api_key).data, message="API key revoked.")
@@ -78,7 +70,7 @@ class KeyRevokeByBodyView(KeyRevokeView):
         return super().post(request, key_id)
 
 
-class KeyRegenerateView(ManagerView):
+class KeyRegenerateView(TenantScopedView):
     @api_doc(
         summary="A new key and secret for an active key; the old key stops at once",
         responses={200: enveloped(IssuedKeySerializer)},
@@ -86,7 +78,7 @@ class KeyRegenerateView(ManagerView):
         tags=TAGS,
     )
     def post(self, request, key_id):
-        self.require_manager(request)
+        require_manager(request, "manage API keys")
         api_key = selectors.api_key_get(tenant_id=request.tenant.pk, key_id=key_id)
         issue = services.api_key_regenerate(api_key=api_key)
         return envelope(issued(issue), message="API key regenerated.")

@@ -11,10 +11,10 @@ from integration.serializers import (
     WebhookEndpointSerializer,
 )
 from integration.services import webhooks as services
-from mifumo.errors import ApplicationError, ErrorCode
 from mifumo.idempotency import idempotent
 from mifumo.openapi import api_doc, enveloped
 from mifumo.pagination import paginated
+from mifumo.permissions import require_manager
 from mifumo.responses import envelope
 from mifumo.validation import validated
 from mifumo.views import TenantScopedView
@@ -41,15 +41,6 @@ class WebhookToggleInputSerializer(serializers.Serializer):
     )
 
 
-def _require_manager(request) -> None:
-    if not request.membership.can_manage:
-        raise ApplicationError(
-            "Only the tenant's owners and admins manage webhooks.",
-            code=ErrorCode.PERMISSION_DENIED,
-            status_code=status.HTTP_403_FORBIDDEN,
-        )
-
-
 class WebhookCreateView(TenantScopedView):
     @api_doc(
         summary=(
@@ -63,7 +54,7 @@ class WebhookCreateView(TenantScopedView):
     )
     @idempotent
     def post(self, request):
-        _require_manager(request)
+        require_manager(request, "manage webhooks")
         endpoint = services.webhook_endpoint_create(
             tenant=request.tenant,
             **validated(WebhookCreateInputSerializer, request),
@@ -88,7 +79,7 @@ class WebhookToggleView(TenantScopedView):
         tags=TAGS,
     )
     def post(self, request, endpoint_id):
-        _require_manager(request)
+        require_manager(request, "manage webhooks")
         is_active = validated(WebhookToggleInputSerializer, request).get("is_active")
         endpoint = selectors.webhook_endpoint_get(
             tenant_id=request.tenant.pk, endpoint_id=endpoint_id
@@ -108,7 +99,7 @@ class WebhookDeleteView(TenantScopedView):
         tags=TAGS,
     )
     def delete(self, request, endpoint_id):
-        _require_manager(request)
+        require_manager(request, "manage webhooks")
         endpoint = selectors.webhook_endpoint_get(
             tenant_id=request.tenant.pk, endpoint_id=endpoint_id
         )

@@ -4,10 +4,10 @@ from django.conf import settings
 from drf_yasg import openapi
 from rest_framework import serializers, status
 
-from mifumo.errors import ApplicationError, ErrorCode
 from mifumo.idempotency import idempotent
 from mifumo.openapi import api_doc, enveloped
 from mifumo.pagination import paginated
+from mifumo.permissions import require_manager
 from mifumo.responses import envelope
 from mifumo.validation import validated
 from mifumo.views import TenantScopedView
@@ -103,15 +103,6 @@ def platform_sender_id() -> dict:
     }
 
 
-def _require_manager(request) -> None:
-    if not request.membership.can_manage:
-        raise ApplicationError(
-            "Only the tenant's owners and admins can request sender IDs.",
-            code=ErrorCode.PERMISSION_DENIED,
-            status_code=status.HTTP_403_FORBIDDEN,
-        )
-
-
 class SenderIdListView(TenantScopedView):
     @api_doc(
         summary=(
@@ -152,7 +143,7 @@ class SenderIdListView(TenantScopedView):
     )
     @idempotent
     def post(self, request):
-        _require_manager(request)
+        require_manager(request, "request sender IDs")
         sender_id = services.sender_id_request(
             tenant=request.tenant,
             **validated(SenderIdInputSerializer, request),
