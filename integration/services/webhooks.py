@@ -289,6 +289,50 @@ def message_events_deliver(*, event_type: str, message_ids: list[str]) -> int:
     return len(created)
 
 
+def campaign_event_emit(*, event_type: str, campaign) -> int:
+    """Deliver a campaign event (campaign.started, .completed, .failed) to the current
+    tenant's subscribed endpoints; a handful of rows, so made at once, sent after commit."""
+    if event_type not in EVENT_TYPES[3:]:
+        raise ValueError(f"{event_type!r} is not a campaign event: {EVENT_TYPES[3:]}")
+    tenant_id = connection.tenant.pk
+    endpoints = WebhookEndpoint.objects.filter(
+        tenant_id=tenant_id, is_active=True, events__contains=[event_type]
+    ).values_list("id", "url")
+    now = timezone.now()
+    event_id = new_event_id()
+    payload = {
+        "id": event_id,
+        "type": event_type,
+        "created_at": _iso(now),
+        "data": {
+            "campaign_id": str(campaign.pk),
+            "name": campaign.name,
+            "status": campaign.status,
+            "total_recipients": campaign.total_recipients,
+            "sent_count": campaign.sent_count,
+            "delivered_count": campaign.delivered_count,
+            "failed_count": campaign.failed_count,
+            "started_at": _iso(campaign.started_at),
+            "completed_at": _iso(campaign.completed_at),
+            "failure_reason": campaign.failure_reason or None,
+        },
+    }
+    created = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(
+            tenant_id=tenant_id,
+            endpoint_id=endpoint_id,
+            url=url,
+            event_id=event_id,
+            event_type=event_type,
+            payload=payload,
+            next_attempt_at=now,
+        )
+        for endpoint_id, url in endpoints
+    )
+    webhook_deliveries_schedule([delivery.pk for delivery in created])
+    return len(created)
+
+
 # --- Attempts
 
 

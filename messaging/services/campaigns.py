@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from integration.services.webhooks import campaign_event_emit
 from messaging.models import Campaign, Message, Segment
 from messaging.segment_filters import SegmentFilterError, segment_filter_q
 from messaging.selectors import contacts_live
@@ -236,6 +237,7 @@ def campaign_start(*, campaign: Campaign, tenant, started_by=None) -> Campaign:
     campaign.total_recipients = campaign.pending_count = send.recipient_count
     campaign.credits_reserved = send.credits
     campaign.save()
+    campaign_event_emit(event_type="campaign.started", campaign=campaign)
     return campaign
 
 
@@ -307,11 +309,14 @@ def campaign_counters_refresh(*, campaign: Campaign) -> Campaign:
     campaign.failed_count = counts.get(S.FAILED, 0) + counts.get(S.UNDELIVERED, 0)
     campaign.pending_count = sum(counts.get(s, 0) for s in (S.SCHEDULED, S.QUEUED, S.SENDING))
     fields = ["sent_count", "delivered_count", "failed_count", "pending_count", "updated_at"]
-    if campaign.status == Status.RUNNING and not campaign.pending_count:
+    completed = campaign.status == Status.RUNNING and not campaign.pending_count
+    if completed:
         campaign.status = Status.COMPLETED
         campaign.completed_at = timezone.now()
         fields += ["status", "completed_at"]
     campaign.save(update_fields=fields)
+    if completed:
+        campaign_event_emit(event_type="campaign.completed", campaign=campaign)
     return campaign
 
 
@@ -327,9 +332,10 @@ def campaigns_advance() -> dict[str, int]:
             campaign_start(campaign=campaign, tenant=connection.tenant)
             started += 1
         except ApplicationError as exc:  # e.g. out of credits: the campaign fails, visibly
-            Campaign.objects.filter(pk=campaign.pk).update(
-                status=Status.FAILED, completed_at=timezone.now(), failure_reason=exc.message[:255]
-            )
+            campaign.status, campaign.completed_at = Status.FAILED, timezone.now()
+            campaign.failure_reason = exc.message[:255]
+            campaign.save(update_fields=["status", "completed_at", "failure_reason", "updated_at"])
+            campaign_event_emit(event_type="campaign.failed", campaign=campaign)
     running = Campaign.objects.filter(status__in=[Status.RUNNING, Status.PAUSED])
     for campaign in running.exclude(send_request=None):
         campaign_counters_refresh(campaign=campaign)

@@ -8,12 +8,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import tenant_context
+from standardwebhooks.webhooks import Webhook
 
 from billing.models import CreditLedgerEntry
 from messaging.models import Campaign, Message
 from messaging.services.campaigns import campaigns_advance
 from sms import pipeline
 from tests.envelope import assert_error, assert_field_errors, ok_data
+from tests.fakes.server import CallbackSink
 from tests.messaging.helpers import make_contact, make_segment, make_template
 from tests.sms.helpers import balance_of, fund
 
@@ -267,3 +269,27 @@ def test_another_tenant_never_sees_a_campaign(api, a, b, audience):
     assert_error(api(b.owner).get(url(campaign["id"])), 404, "NOT_FOUND")
     assert_error(api(b.owner).post(url(campaign["id"], "start")), 404, "NOT_FOUND")
     assert ok_data(api(b.owner).get(CAMPAIGNS))["count"] == 0
+
+
+def test_campaign_events_reach_subscribed_webhooks(api, a, audience, on_commit, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    fund(a.tenant, 10)
+    with CallbackSink() as sink:
+        endpoint = ok_data(
+            api(a.owner).post(
+                "/api/auth/webhooks/create/",
+                {"url": sink.url, "events": ["campaign.started", "campaign.completed"]},
+                format="json",
+            ),
+            201,
+        )
+        campaign = create(api, a, audience)
+        with on_commit():
+            ok_data(api(a.owner).post(url(campaign["id"], "start")))
+        with tenant_context(a.tenant), on_commit():
+            campaigns_advance()
+
+    events = [Webhook(endpoint["secret"]).verify(r.body, r.headers) for r in sink.requests]
+    assert [e["type"] for e in events] == ["campaign.started", "campaign.completed"]
+    assert events[1]["data"]["campaign_id"] == campaign["id"]
+    assert events[1]["data"]["delivered_count"] == 2
