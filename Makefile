@@ -36,6 +36,7 @@ bench: migrate
 	$(BIN)/python bench/foundation.py
 	$(BIN)/python bench/audience.py
 	$(BIN)/python bench/sending.py
+	$(BIN)/python bench/campaigns.py
 
 # The developer pages' browser test drives Debian's chromium through chromedriver.
 browser:
