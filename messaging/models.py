@@ -347,6 +347,17 @@ class Campaign(models.Model):
     those matching `target_criteria` (messaging.services.campaigns). Each start creates one
     SendRequest whose messages carry the campaign; the counters are kept as they change, so a
     list of large campaigns never counts messages.
+
+    A recurring campaign (`recurring_schedule`, messaging.recurrence) is `scheduled` between
+    runs, with `next_run_at` the next occurrence; beat starts each run (a CampaignRun) for the
+    audience of that moment:
+
+        scheduled -> running (the run's messages are pending) -> scheduled | completed
+        scheduled -> scheduled (a run that could not start is a failed CampaignRun)
+
+    It is never started by hand; pause and resume act on the current run, cancel also ends
+    the schedule. Its counters and `send_request` are those of the latest run. It completes
+    when the schedule has no occurrence left.
     """
 
     class Status(models.TextChoices):
@@ -391,13 +402,49 @@ class Campaign(models.Model):
     pending_count = models.PositiveIntegerField(default=0, help_text="Not yet sent or failed")
     credits_reserved = models.PositiveIntegerField(default=0)
     failure_reason = models.CharField(max_length=255, blank=True)
+    next_run_at = models.DateTimeField(null=True, blank=True, help_text="Recurring: next run")
     created_by = _created_by()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "id"]
-        indexes = [models.Index(fields=["status", "scheduled_at"], name="campaign_status_due")]
+        indexes = [
+            models.Index(fields=["status", "scheduled_at"], name="campaign_status_due"),
+            models.Index(fields=["status", "next_run_at"], name="campaign_status_next_run"),
+        ]
 
     def __str__(self):
         return self.name
+
+
+class CampaignRun(models.Model):
+    """One occurrence of a recurring campaign: `started` (its SendRequest carries the messages)
+    or `failed` (nothing was sent, `failure_reason` says why). At most one per occurrence."""
+
+    class Status(models.TextChoices):
+        STARTED = "started", "Started"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="runs")
+    send_request = models.ForeignKey(
+        SendRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    scheduled_for = models.DateTimeField()
+    started_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices)
+    failure_reason = models.CharField(max_length=255, blank=True)
+    recipients = models.PositiveIntegerField(default=0)
+    credits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-scheduled_for"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "scheduled_for"], name="campaign_run_once_per_occurrence"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.campaign_id} @ {self.scheduled_for:%Y-%m-%d %H:%M}"

@@ -1,6 +1,14 @@
 from rest_framework import serializers
 
-from messaging.models import Campaign, Contact, ContactImport, Message, Segment, Template
+from messaging.models import (
+    Campaign,
+    CampaignRun,
+    Contact,
+    ContactImport,
+    Message,
+    Segment,
+    Template,
+)
 from messaging.services.contacts import normalize_tags
 from mifumo.phone import PhoneNumberField
 
@@ -266,8 +274,16 @@ class MessageSerializer(serializers.ModelSerializer):
 # --- Campaigns
 
 
+class CampaignRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CampaignRun
+        fields = ["scheduled_for", "started_at", "status", "recipients", "failure_reason"]
+        read_only_fields = fields
+
+
 class CampaignSerializer(serializers.ModelSerializer):
-    """A campaign as listed and read: stored counters, never a count of its messages."""
+    """A campaign as listed and read: stored counters, never a count of its messages. `runs`
+    are the latest runs of a recurring campaign, prefetched as `recent_runs` for a page."""
 
     campaign_type_display = serializers.CharField(source="get_campaign_type_display")
     status_display = serializers.CharField(source="get_status_display")
@@ -283,6 +299,7 @@ class CampaignSerializer(serializers.ModelSerializer):
     created_by_name = serializers.SerializerMethodField()
     target_contact_count = serializers.SerializerMethodField()
     target_segment_names = serializers.SerializerMethodField()
+    runs = CampaignRunSerializer(source="recent_runs", many=True)
 
     class Meta:
         model = Campaign
@@ -292,7 +309,8 @@ class CampaignSerializer(serializers.ModelSerializer):
             "started_at", "completed_at", "total_recipients", "sent_count", "delivered_count",
             "read_count", "failed_count", "estimated_cost", "actual_cost", "progress_percentage",
             "delivery_rate", "read_rate", "can_edit", "can_start", "can_pause", "can_cancel",
-            "is_recurring", "recurring_schedule", "settings", "target_contact_ids",
+            "is_recurring", "recurring_schedule", "next_run_at", "runs", "settings",
+            "target_contact_ids",
             "target_segment_ids", "target_criteria", "target_contact_count",
             "target_segment_names", "failure_reason", "created_by", "created_by_name",
             "created_at", "updated_at",
@@ -333,7 +351,8 @@ class CampaignSerializer(serializers.ModelSerializer):
         return campaign.status in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED)
 
     def get_can_start(self, campaign) -> bool:
-        return campaign.status in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED)
+        startable = (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED)
+        return campaign.status in startable and not campaign.is_recurring
 
     def get_can_pause(self, campaign) -> bool:
         return campaign.status == Campaign.Status.RUNNING

@@ -1,16 +1,18 @@
 """Campaigns: who they reach (the audience and its dry-run arithmetic), their state machine,
-and the fan-out of a start through the send pipeline (messaging.services.messages)."""
+the fan-out of a start through the send pipeline (messaging.services.messages), and the runs
+of recurring campaigns (their schedules are messaging.recurrence)."""
 
 from collections import Counter
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from integration.services.webhooks import campaign_event_emit
-from messaging.models import Campaign, Message, Segment
+from messaging.models import Campaign, CampaignRun, Message, Segment, SendRequest
+from messaging.recurrence import ScheduleError, next_run_after, schedule_clean
 from messaging.segment_filters import SegmentFilterError, segment_filter_q
 from messaging.selectors import contacts_live
 from messaging.services.messages import SendInput, message_send
@@ -172,12 +174,25 @@ CAMPAIGN_FIELDS = (
 
 
 def _check_message(campaign: Campaign) -> None:
-    if campaign.is_recurring:  # refused, not silently ignored, until recurring runs exist
-        raise _invalid("is_recurring", "Recurring campaigns are not available yet.")
     if not campaign.message_text.strip() and campaign.template is None:
         raise ApplicationError(
             "Give the campaign a message_text or a template.", code=ErrorCode.MISSING_MESSAGE
         )
+
+
+def _schedule(campaign: Campaign) -> None:
+    """Status and `next_run_at` from `scheduled_at`, or from the recurring schedule, checked."""
+    campaign.next_run_at = None
+    if campaign.is_recurring:
+        now, default_tz = timezone.now(), connection.tenant.timezone
+        try:
+            schedule = schedule_clean(campaign.recurring_schedule, default_tz=default_tz, now=now)
+        except ScheduleError as exc:
+            raise _invalid("recurring_schedule", str(exc)) from exc
+        campaign.recurring_schedule = schedule
+        campaign.next_run_at = next_run_after(schedule, now, default_tz)
+    due = campaign.is_recurring or campaign.scheduled_at is not None
+    campaign.status = Status.SCHEDULED if due else Status.DRAFT
 
 
 @transaction.atomic
@@ -188,8 +203,7 @@ def campaign_create(*, data: dict, created_by=None) -> Campaign:
         audience=_audience_of(campaign), text=campaign.message_text, template=campaign.template
     )
     campaign.total_recipients = estimate.total_recipients
-    if campaign.scheduled_at is not None:
-        campaign.status = Status.SCHEDULED
+    _schedule(campaign)
     campaign.save()
     return campaign
 
@@ -201,7 +215,7 @@ def campaign_update(*, campaign: Campaign, data: dict) -> Campaign:
         setattr(campaign, name, value)
     _check_message(campaign)
     campaign.total_recipients = _audience_of(campaign).total
-    campaign.status = Status.SCHEDULED if campaign.scheduled_at else Status.DRAFT
+    _schedule(campaign)
     campaign.save()
     return campaign
 
@@ -211,12 +225,10 @@ def campaign_delete(*, campaign: Campaign) -> None:
     campaign.delete()
 
 
-@transaction.atomic
-def campaign_start(*, campaign: Campaign, tenant, started_by=None) -> Campaign:
-    """Reserve the whole audience's credits (402 and nothing made when short), create the
-    messages in one COPY and hand them to the send pipeline."""
-    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    _require(campaign, "start")
+def _fan_out(campaign: Campaign, *, tenant, started_by) -> SendRequest:
+    """One send to the campaign's audience as it is now: reserve all its credits (402 and
+    nothing made when short), create the messages in one COPY and hand them to the pipeline;
+    the campaign is running that send."""
     _check_message(campaign)
     phones = list(_audience_of(campaign).recipients.values_list("phone_e164", flat=True))
     if not phones:
@@ -233,12 +245,56 @@ def campaign_start(*, campaign: Campaign, tenant, started_by=None) -> Campaign:
     )
     campaign.send_request = send
     campaign.status = Status.RUNNING
-    campaign.started_at = timezone.now()
+    campaign.started_at = campaign.started_at or timezone.now()
     campaign.total_recipients = campaign.pending_count = send.recipient_count
+    campaign.sent_count = campaign.delivered_count = campaign.failed_count = 0
     campaign.credits_reserved = send.credits
+    return send
+
+
+@transaction.atomic
+def campaign_start(*, campaign: Campaign, tenant, started_by=None) -> Campaign:
+    """Send a draft or scheduled campaign now (a recurring one only starts on its schedule)."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    _require(campaign, "start")
+    if campaign.is_recurring:
+        raise _invalid("is_recurring", "A recurring campaign starts on its schedule.")
+    _fan_out(campaign, tenant=tenant, started_by=started_by)
     campaign.save()
     campaign_event_emit(event_type="campaign.started", campaign=campaign)
     return campaign
+
+
+@transaction.atomic
+def campaign_run_due(*, campaign_id, tenant) -> CampaignRun | None:
+    """Start the due occurrence of a recurring campaign and move `next_run_at` on, once: the
+    campaign row is locked and re-read, and a CampaignRun is unique per occurrence. A run that
+    cannot start (e.g. 402) is a failed CampaignRun and the next one stays scheduled. Missed
+    occurrences (beat was down) collapse into this one late run."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    now = timezone.now()
+    due = campaign.next_run_at is not None and campaign.next_run_at <= now
+    if not (campaign.is_recurring and campaign.status == Status.SCHEDULED and due):
+        return None
+    run = CampaignRun(campaign=campaign, scheduled_for=campaign.next_run_at, started_at=now)
+    try:
+        with transaction.atomic():  # a refused send leaves nothing behind
+            send = _fan_out(campaign, tenant=tenant, started_by=None)
+    except ApplicationError as exc:
+        run.status, run.failure_reason = CampaignRun.Status.FAILED, exc.message[:255]
+    else:
+        run.status, run.send_request = CampaignRun.Status.STARTED, send
+        run.recipients, run.credits = send.recipient_count, send.credits
+    run.save()
+    campaign.next_run_at = next_run_after(campaign.recurring_schedule, now, tenant.timezone)
+    if campaign.next_run_at is None and campaign.status == Status.SCHEDULED:
+        campaign.status, campaign.completed_at = Status.COMPLETED, now
+    campaign.save()
+    if run.status == CampaignRun.Status.STARTED:
+        campaign_event_emit(event_type="campaign.started", campaign=campaign)
+    elif campaign.status == Status.COMPLETED:
+        campaign_event_emit(event_type="campaign.completed", campaign=campaign)
+    return run
 
 
 def campaign_pause(*, campaign: Campaign) -> Campaign:
@@ -265,6 +321,9 @@ def campaign_cancel(*, campaign: Campaign, tenant) -> Campaign:
     from billing.services import credit_refund
 
     campaign = _move(campaign, "cancel", Status.CANCELLED, completed=True)
+    if campaign.next_run_at is not None:  # a recurring campaign's future runs end here
+        campaign.next_run_at = None
+        campaign.save(update_fields=["next_run_at", "updated_at"])
     if campaign.send_request_id is None:
         return campaign
     unsent = Message.objects.filter(
@@ -295,7 +354,7 @@ def _move(campaign: Campaign, action: str, to: str, *, completed: bool = False) 
 
 def campaign_counters_refresh(*, campaign: Campaign) -> Campaign:
     """Keep a running campaign's counters (one GROUP BY over its send's index) and complete
-    it when no message is left to send."""
+    it when no message is left to send (a recurring one with runs ahead is scheduled again)."""
     rows = (
         Message.objects.filter(send_request_id=campaign.send_request_id)
         .values_list("status")
@@ -309,7 +368,11 @@ def campaign_counters_refresh(*, campaign: Campaign) -> Campaign:
     campaign.failed_count = counts.get(S.FAILED, 0) + counts.get(S.UNDELIVERED, 0)
     campaign.pending_count = sum(counts.get(s, 0) for s in (S.SCHEDULED, S.QUEUED, S.SENDING))
     fields = ["sent_count", "delivered_count", "failed_count", "pending_count", "updated_at"]
-    completed = campaign.status == Status.RUNNING and not campaign.pending_count
+    finished = campaign.status == Status.RUNNING and not campaign.pending_count
+    completed = finished and campaign.next_run_at is None
+    if finished and not completed:
+        campaign.status = Status.SCHEDULED
+        fields.append("status")
     if completed:
         campaign.status = Status.COMPLETED
         campaign.completed_at = timezone.now()
@@ -321,11 +384,16 @@ def campaign_counters_refresh(*, campaign: Campaign) -> Campaign:
 
 
 def campaigns_advance() -> dict[str, int]:
-    """Beat, in one tenant: start the scheduled campaigns that are due, and refresh the
-    counters of the running ones (completing those with nothing left to send)."""
-    from django.db import connection
-
-    due = Campaign.objects.filter(status=Status.SCHEDULED, scheduled_at__lte=timezone.now())
+    """Beat, in one tenant: start the scheduled campaigns and the recurring runs that are
+    due, and refresh the counters of the running ones (completing those with nothing left)."""
+    now = timezone.now()
+    scheduled = Campaign.objects.filter(status=Status.SCHEDULED)
+    runs_due = scheduled.filter(is_recurring=True, next_run_at__lte=now)
+    runs = [
+        campaign_run_due(campaign_id=pk, tenant=connection.tenant)
+        for pk in runs_due.values_list("pk", flat=True)
+    ]
+    due = scheduled.filter(is_recurring=False, scheduled_at__lte=now)
     started = 0
     for campaign in due:
         try:
@@ -339,4 +407,8 @@ def campaigns_advance() -> dict[str, int]:
     running = Campaign.objects.filter(status__in=[Status.RUNNING, Status.PAUSED])
     for campaign in running.exclude(send_request=None):
         campaign_counters_refresh(campaign=campaign)
-    return {"started": started, "running": running.count()}
+    return {
+        "started": started,
+        "runs": len([run for run in runs if run]),
+        "running": running.count(),
+    }

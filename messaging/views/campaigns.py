@@ -1,12 +1,13 @@
 """Campaigns: list, create (or dry-run), read, edit, delete, and start/pause/resume/cancel."""
 
+from django.db.models import Prefetch, prefetch_related_objects
 from drf_yasg import openapi
 from rest_framework import status
 
 from accounts.models import User
 from messaging import selectors
 from messaging import serializers as s
-from messaging.models import Campaign, Segment
+from messaging.models import Campaign, CampaignRun, Segment
 from messaging.services import campaigns as services
 from mifumo.idempotency import idempotent
 from mifumo.openapi import api_doc, enveloped
@@ -16,6 +17,7 @@ from mifumo.validation import validated
 from mifumo.views import TenantScopedView
 
 TAGS = ["campaigns"]
+RECENT_RUNS = 5
 LIST_PARAMETERS = [
     openapi.Parameter("status", openapi.IN_QUERY, "A campaign status", type=openapi.TYPE_STRING),
     openapi.Parameter("type", openapi.IN_QUERY, "sms", type=openapi.TYPE_STRING),
@@ -27,8 +29,11 @@ DRY_RUN = openapi.Parameter(
 
 
 def render(campaigns) -> list:
-    """Campaigns with their creators' and segments' names, in two queries for a whole page."""
+    """Campaigns with their creators' and segments' names and their latest runs, in three
+    queries for a whole page."""
     campaigns = list(campaigns)
+    latest = CampaignRun.objects.order_by("-scheduled_for")[:RECENT_RUNS]
+    prefetch_related_objects(campaigns, Prefetch("runs", queryset=latest, to_attr="recent_runs"))
     user_ids = {c.created_by_id for c in campaigns if c.created_by_id}
     segment_ids = {pk for c in campaigns for pk in c.target_segment_ids}
     context = {

@@ -11,7 +11,7 @@ from django_tenants.utils import tenant_context
 from standardwebhooks.webhooks import Webhook
 
 from billing.models import CreditLedgerEntry
-from messaging.models import Campaign, Message
+from messaging.models import Campaign, CampaignRun, Message
 from messaging.services.campaigns import campaigns_advance
 from sms import pipeline
 from tests.envelope import assert_error, assert_field_errors, ok_data
@@ -106,10 +106,115 @@ def test_bad_campaigns_are_refused(api, a, audience, body, code):
     )
 
 
-def test_recurring_campaigns_are_refused_until_they_run(api, a, audience):
-    body = targeting(audience, is_recurring=True, recurring_schedule={"frequency": "daily"})
+DAILY = {"frequency": "daily", "time": "09:00"}
 
-    assert_field_errors(api(a.owner).post(CAMPAIGNS, body, format="json"), "is_recurring")
+
+def recurring(api, a, audience, **schedule) -> dict:
+    body = {"is_recurring": True, "recurring_schedule": {**DAILY, **schedule}}
+    return create(api, a, audience, **body)
+
+
+def make_due(campaign: dict) -> dt.datetime:
+    due = timezone.now() - dt.timedelta(minutes=1)
+    Campaign.objects.filter(pk=campaign["id"]).update(next_run_at=due)
+    return due
+
+
+def test_a_recurring_campaign_is_scheduled_for_its_first_run(api, a, audience):
+    campaign = recurring(api, a, audience)
+
+    assert (campaign["status"], campaign["runs"], campaign["can_start"]) == ("scheduled", [], False)
+    first = dt.datetime.fromisoformat(campaign["next_run_at"])
+    assert (first.astimezone(dt.UTC).hour, first.minute) == (6, 0)  # 09:00 in Dar es Salaam
+    assert dt.timedelta(0) < first - timezone.now() <= dt.timedelta(days=1)
+    assert campaign["recurring_schedule"]["timezone"] == "Africa/Dar_es_Salaam"
+    assert_field_errors(api(a.owner).post(url(campaign["id"], "start")), "is_recurring")
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [{}, {"frequency": "daily"}, {"frequency": "weekly", "time": "09:00", "days_of_week": [9]}],
+)
+def test_a_bad_recurring_schedule_is_a_field_error(api, a, audience, schedule):
+    body = targeting(audience, is_recurring=True, recurring_schedule=schedule)
+
+    assert_field_errors(api(a.owner).post(CAMPAIGNS, body, format="json"), "recurring_schedule")
+
+
+def test_a_due_run_starts_once_and_the_next_is_scheduled(api, a, audience, on_commit):
+    fund(a.tenant, 10)
+    campaign = recurring(api, a, audience)
+
+    with tenant_context(a.tenant):
+        due = make_due(campaign)
+        with on_commit():
+            assert campaigns_advance()["runs"] == 1
+            assert campaigns_advance()["runs"] == 0
+        run = CampaignRun.objects.get()
+        assert (run.status, run.scheduled_for, run.recipients, run.credits) == (
+            "started",
+            due,
+            2,
+            2,
+        )
+        assert set(Message.objects.values_list("status", flat=True)) == {"delivered"}
+        campaigns_advance()  # the run's messages are done: scheduled again
+
+    assert balance_of(a.tenant) == 8
+    data = ok_data(api(a.owner).get(url(campaign["id"])))
+    assert (data["status"], data["delivered_count"]) == ("scheduled", 2)
+    assert dt.datetime.fromisoformat(data["next_run_at"]) > timezone.now()
+    assert [(r["status"], r["recipients"]) for r in data["runs"]] == [("started", 2)]
+
+
+def test_a_run_without_credits_fails_and_the_next_stays_scheduled(api, a, audience):
+    campaign = recurring(api, a, audience)
+
+    with tenant_context(a.tenant):
+        make_due(campaign)
+        campaigns_advance()
+        run = CampaignRun.objects.get()
+        assert not Message.objects.exists()
+
+    assert (run.status, run.send_request_id) == ("failed", None)
+    assert run.failure_reason
+    data = ok_data(api(a.owner).get(url(campaign["id"])))
+    assert data["status"] == "scheduled"
+    assert dt.datetime.fromisoformat(data["next_run_at"]) > timezone.now()
+
+
+def test_the_last_run_before_end_at_completes_the_campaign(api, a, audience, on_commit):
+    fund(a.tenant, 10)
+    campaign = recurring(
+        api, a, audience, end_at=(timezone.now() + dt.timedelta(days=2)).isoformat()
+    )
+
+    with tenant_context(a.tenant):  # made days ago: now its end is before the next run
+        stored = Campaign.objects.get()
+        end_at = (timezone.now() + dt.timedelta(minutes=1)).isoformat()
+        stored.recurring_schedule = {**stored.recurring_schedule, "end_at": end_at}
+        stored.save(update_fields=["recurring_schedule"])
+        make_due(campaign)
+        with on_commit():
+            campaigns_advance()
+        assert Campaign.objects.get().next_run_at is None
+        campaigns_advance()
+
+    assert ok_data(api(a.owner).get(url(campaign["id"])))["status"] == "completed"
+
+
+def test_cancel_stops_future_runs(api, a, audience):
+    fund(a.tenant, 10)
+    campaign = recurring(api, a, audience)
+
+    cancelled = ok_data(api(a.owner).post(url(campaign["id"], "cancel")))
+    with tenant_context(a.tenant):
+        make_due(campaign)
+        Campaign.objects.update(next_run_at=timezone.now())  # even if one were left due
+        assert campaigns_advance()["runs"] == 0
+        assert not CampaignRun.objects.exists()
+
+    assert (cancelled["status"], cancelled["next_run_at"]) == ("cancelled", None)
 
 
 def test_no_target_is_a_field_error(api, a):
