@@ -19,6 +19,7 @@ from messaging.services.messages import SendInput, message_send
 from messaging.services.templates import contact_variables, template_render
 from mifumo.errors import ApplicationError, ErrorCode
 from sms.segments import segment_info
+from sms.selectors import sender_id_check
 
 Status = Campaign.Status
 # E.164 as stored: a plus, a country code that does not start with 0, 7 to 15 digits in all.
@@ -173,11 +174,14 @@ CAMPAIGN_FIELDS = (
 )  # fmt: skip
 
 
-def _check_message(campaign: Campaign) -> None:
+def _check_message(campaign: Campaign) -> str:
+    """The sender the campaign sends from (approved for the tenant: 400 SENDER_ID_INVALID
+    otherwise), once its text or template is there."""
     if not campaign.message_text.strip() and campaign.template is None:
         raise ApplicationError(
             "Give the campaign a message_text or a template.", code=ErrorCode.MISSING_MESSAGE
         )
+    return sender_id_check(tenant_id=connection.tenant.pk, name=campaign.sender_id)
 
 
 def _schedule(campaign: Campaign) -> None:
@@ -229,7 +233,7 @@ def _fan_out(campaign: Campaign, *, tenant, started_by) -> SendRequest:
     """One send to the campaign's audience as it is now: reserve all its credits (402 and
     nothing made when short), create the messages in one COPY and hand them to the pipeline;
     the campaign is running that send."""
-    _check_message(campaign)
+    sender = _check_message(campaign)  # again: an approval may have been withdrawn since
     phones = list(_audience_of(campaign).recipients.values_list("phone_e164", flat=True))
     if not phones:
         raise ApplicationError("The campaign reaches no one.", code=ErrorCode.VALIDATION_ERROR)
@@ -237,7 +241,7 @@ def _fan_out(campaign: Campaign, *, tenant, started_by) -> SendRequest:
         tenant=tenant,
         data=SendInput(
             recipients=phones,
-            sender=campaign.sender_id or settings.PLATFORM_SMS_SENDER,
+            sender=sender,
             text=campaign.message_text,
             template=campaign.template,
         ),

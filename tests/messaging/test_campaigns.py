@@ -98,6 +98,7 @@ def test_create_makes_a_draft_or_a_scheduled_campaign(api, a, audience):
         ({"message_text": ""}, "MISSING_MESSAGE"),
         ({"target_segment_ids": ["00000000-0000-0000-0000-000000000000"]}, "VALIDATION_ERROR"),
         ({"target_criteria": {"colour": "red"}}, "VALIDATION_ERROR"),
+        ({"sender_id": "NOTAPPROVED"}, "SENDER_ID_INVALID"),
     ],
 )
 def test_bad_campaigns_are_refused(api, a, audience, body, code):
