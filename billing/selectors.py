@@ -1,5 +1,9 @@
 """Reads of the credit ledger."""
 
+from decimal import Decimal
+
+from django.conf import settings
+
 from billing.models import CreditBalance
 
 
@@ -8,3 +12,8 @@ def credit_balance_get(*, tenant_id) -> CreditBalance:
     return CreditBalance.objects.filter(tenant_id=tenant_id).first() or CreditBalance(
         tenant_id=tenant_id, credits=0
     )
+
+
+def credits_cost(credits) -> Decimal:
+    """What `credits` cost at SMS_CREDIT_PRICE (in SMS_CREDIT_CURRENCY), to the cent."""
+    return (settings.SMS_CREDIT_PRICE * Decimal(str(credits))).quantize(Decimal("0.01"))

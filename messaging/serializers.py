@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from billing.selectors import credits_cost
 from messaging.models import (
     Campaign,
     CampaignRun,
@@ -317,19 +318,14 @@ class CampaignSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = fields
 
-    def _price(self):
-        from django.conf import settings
-
-        return float(settings.SMS_CREDIT_PRICE)
-
     def get_estimated_cost(self, campaign) -> float:
-        return round(self._price() * (campaign.credits_reserved or campaign.total_recipients), 2)
+        return float(credits_cost(campaign.credits_reserved or campaign.total_recipients))
 
     def get_actual_cost(self, campaign) -> float:
         if not campaign.total_recipients:
             return 0.0
         per_message = (campaign.credits_reserved or 0) / campaign.total_recipients
-        return round(self._price() * per_message * campaign.sent_count, 2)
+        return float(credits_cost(per_message * campaign.sent_count))
 
     def get_progress_percentage(self, campaign) -> int:
         if campaign.status == Campaign.Status.COMPLETED:

@@ -5,11 +5,11 @@ of recurring campaigns (their schedules are messaging.recurrence)."""
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from billing.selectors import credits_cost
 from integration.services.webhooks import campaign_event_emit
 from messaging.models import Campaign, CampaignRun, Message, Segment, SendRequest
 from messaging.recurrence import ScheduleError, next_run_after, schedule_clean
@@ -135,7 +135,7 @@ class Estimate:
 
     @property
     def cost(self) -> float:
-        return float(settings.SMS_CREDIT_PRICE * self.credits)
+        return float(credits_cost(self.credits))
 
 
 def campaign_estimate(*, audience: Audience, text: str, template) -> Estimate:

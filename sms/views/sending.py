@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework import status
 
-from billing.selectors import credit_balance_get
+from billing.selectors import credit_balance_get, credits_cost
 from messaging import selectors as messaging_selectors
 from messaging.models import Message, SendRequest
 from messaging.services.messages import SendInput, message_send
@@ -23,10 +23,6 @@ from sms import serializers as s
 from sms.pipeline import provider_for
 
 TAGS = ["sms"]
-
-
-def _cost(credits: int):
-    return (settings.SMS_CREDIT_PRICE * credits).quantize(settings.SMS_CREDIT_PRICE)
 
 
 def _pagination(page: int, per_page: int, total: int) -> dict:
@@ -68,7 +64,7 @@ def send_result(send: SendRequest, data: SendInput, code: int):
         "segments": send.segments,
         "encoding": send.encoding,
         "credits_used": send.credits,
-        "cost": float(_cost(send.credits)),
+        "cost": float(credits_cost(send.credits)),
         "currency": settings.SMS_CREDIT_CURRENCY,
         "status": Message.Status.SCHEDULED if send.scheduled_at else Message.Status.QUEUED,
         "scheduled_at": send.scheduled_at,
@@ -156,7 +152,7 @@ class SmsStatsView(TenantScopedView):
         stats = messaging_selectors.sms_stats(start=start, end=end)
         data = {
             **stats,
-            "total_cost": _cost(stats["credits_used"]),
+            "total_cost": credits_cost(stats["credits_used"]),
             "currency": settings.SMS_CREDIT_CURRENCY,
             "period": {"start": start, "end": end},
         }
