@@ -11,8 +11,6 @@ import io
 import json
 import logging
 import re
-import secrets
-import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from rest_framework import status
 from messaging.models import ContactImport
 from messaging.services.contacts import normalize_tags
 from mifumo.errors import ApplicationError, ErrorCode
+from mifumo.ids import uuid7_head
 from mifumo.phone import InvalidPhoneNumber, normalize_phone
 
 logger = logging.getLogger(__name__)
@@ -277,13 +276,6 @@ _INSERT_SQL = """
 """
 
 
-def _uuid7_head() -> str:
-    """The first 17 hex digits of one INSERT's UUIDv7 ids (RFC 9562): this millisecond, the
-    version, 12 random bits and the variant. Each row adds its row number (a counter, so the
-    ids ascend and a bulk insert appends to the primary-key index) and 28 random bits."""
-    return f"{time.time_ns() // 1_000_000:012x}7{secrets.randbits(12):03x}8"
-
-
 @dataclass(frozen=True)
 class _Prepared:
     """Validated rows as COPY input, built away from the database's critical path."""
@@ -318,7 +310,7 @@ def merge_rows(
     params = {
         "update_existing": update_existing,
         "created_by": created_by_id,
-        "id_head": _uuid7_head(),
+        "id_head": uuid7_head(),
     }
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS import_rows")
