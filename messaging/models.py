@@ -203,6 +203,7 @@ class SendRequest(models.Model):
     class Source(models.TextChoices):
         DASHBOARD = "dashboard", "Dashboard"
         API = "api", "Integration API"
+        CAMPAIGN = "campaign", "Campaign"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     channel = models.CharField(max_length=16, default="sms")
@@ -262,8 +263,14 @@ class Message(models.Model):
         RECEIVED = "received", "Received"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Indexed by message_send_status, which leads with it: one index less to write per row.
     send_request = models.ForeignKey(
-        SendRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
+        SendRequest,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        db_index=False,
     )
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"

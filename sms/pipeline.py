@@ -67,21 +67,57 @@ def outbox_enqueue(message_ids, *, countdown: float | None = None) -> None:
         )
 
 
+def outbox_enqueue_send(send_request_id, *, mark_contacted: bool = False) -> None:
+    """Once the current transaction commits, have a task hand the send's queued messages to
+    batch tasks (outbox_send_release), so the request or beat run that made them waits for
+    none of it; with `mark_contacted`, the task then sets the contacts' last_contacted_at."""
+    from sms.tasks import outbox_send_release
+
+    transaction.on_commit(
+        lambda: outbox_send_release.delay(
+            send_request_id=str(send_request_id), mark_contacted=mark_contacted
+        )
+    )
+
+
+def outbox_send_release(*, send_request_id: str) -> int:
+    """Queue batch tasks for a send's queued messages; returns how many. The ids are read in
+    id order (a batch then sits together in the index) from a server-side cursor, so a send of
+    any size costs little memory."""
+    from sms.tasks import outbox_batch_send
+
+    queued = Message.objects.filter(send_request_id=send_request_id, status=Status.QUEUED)
+    ids = queued.order_by("id").values_list("id", flat=True)
+    size, count, batch = settings.SMS_SEND_BATCH_SIZE, 0, []
+    for message_id in ids.iterator(chunk_size=50 * size):
+        batch.append(str(message_id))
+        if len(batch) == size:
+            outbox_batch_send.delay(message_ids=batch)
+            count, batch = count + len(batch), []
+    if batch:
+        outbox_batch_send.delay(message_ids=batch)
+    return count + len(batch)
+
+
 def _claim(message_ids: list[str]) -> list[Claimed]:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            UPDATE messaging_message SET status = 'sending', sending_at = statement_timestamp(),
-                attempts = attempts + 1, handed_at = NULL, updated_at = statement_timestamp()
-            WHERE id = ANY(%s::uuid[]) AND status = 'queued'
-                AND (next_attempt_at IS NULL OR next_attempt_at <= statement_timestamp())
+            UPDATE messaging_message AS m SET status = 'sending',
+                sending_at = statement_timestamp(), attempts = m.attempts + 1, handed_at = NULL,
+                updated_at = statement_timestamp()
+            -- a join on the batch's ids: each is one primary-key probe, whatever the stats say
+            FROM unnest(%s::uuid[]) AS batch(id)
+            WHERE m.id = batch.id AND m.status = 'queued'
+                AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= statement_timestamp())
                 -- a paused or cancelled campaign's messages wait
                 AND NOT EXISTS (
                     SELECT 1 FROM messaging_campaign AS c
-                    WHERE c.send_request_id = messaging_message.send_request_id
+                    WHERE c.send_request_id = m.send_request_id
                         AND c.status IN ('paused', 'cancelled')
                 )
-            RETURNING id::text, recipient, text, sender, encoding, segments, attempts
+            RETURNING m.id::text, m.recipient, m.text, m.sender, m.encoding, m.segments,
+                m.attempts
             """,
             [message_ids],
         )

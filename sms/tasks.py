@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from django_tenants.utils import get_tenant_model, tenant_context
 
+from messaging.services.messages import contacts_mark_contacted
 from mifumo.celery import TenantOnlyTask
 from sms import pipeline
 from sms.providers import get_provider
@@ -42,6 +43,16 @@ def platform_sms_deliver(*, reference: str, to: str, text: str, sender: str) -> 
 @shared_task(base=TenantOnlyTask)
 def outbox_batch_send(*, message_ids: list[str]) -> int:
     return pipeline.outbox_batch_send(message_ids=message_ids)
+
+
+@shared_task(base=TenantOnlyTask)
+def outbox_send_release(*, send_request_id: str, mark_contacted: bool = False) -> int:
+    """A committed send's queued messages go to batch tasks; a new send's contacts are then
+    marked contacted (one task per send: the broker is asked once per request)."""
+    released = pipeline.outbox_send_release(send_request_id=send_request_id)
+    if mark_contacted:
+        contacts_mark_contacted(send_request_id=send_request_id)
+    return released
 
 
 @shared_task

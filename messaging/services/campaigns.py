@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from billing.selectors import credits_cost
@@ -15,8 +15,8 @@ from messaging.models import Campaign, CampaignRun, Message, Segment, SendReques
 from messaging.recurrence import ScheduleError, next_run_after, schedule_clean
 from messaging.segment_filters import SegmentFilterError, segment_filter_q
 from messaging.selectors import contacts_live
-from messaging.services.messages import SendInput, message_send
-from messaging.services.templates import contact_variables, template_render
+from messaging.services.messages import message_send_to_contacts
+from messaging.services.templates import CONTACT_VALUE_FIELDS, contact_values, template_render
 from mifumo.errors import ApplicationError, ErrorCode
 from sms.segments import segment_info
 from sms.selectors import sender_id_check
@@ -85,11 +85,8 @@ class Audience:
     explanations: list[str] = field(default_factory=list)
 
 
-def campaign_audience(*, contact_ids, segment_ids, criteria) -> Audience:
-    """The union of the three targets, each contact once, without inactive, opted-out or
-    impossible numbers. A handful of counts, whatever the audience's size."""
-    live = contacts_live()
-    contact_ids = list(dict.fromkeys(contact_ids or []))
+def _targets(contact_ids, segment_ids, criteria) -> list[Q]:
+    """Each target as a contact filter: the listed contacts, each segment, the criteria."""
     segments = list(Segment.objects.filter(pk__in=segment_ids or []))
     if len(segments) != len(set(segment_ids or [])):
         raise _invalid("target_segment_ids", "Some segments do not exist.")
@@ -100,19 +97,42 @@ def campaign_audience(*, contact_ids, segment_ids, criteria) -> Audience:
         targets.append(criteria_q)
     if not targets:
         raise _invalid("target_contact_ids", "Target contacts, segments or criteria.")
+    return targets
+
+
+_OPTED_OUT = Q(is_opted_in=False, opt_out_at__isnull=False)
+
+
+def _reachable(matched):
+    return matched.filter(is_active=True, phone_e164__regex=_E164).exclude(_OPTED_OUT)
+
+
+def campaign_recipients(*, contact_ids, segment_ids, criteria):
+    """The contacts a campaign reaches (a queryset, each contact once): the union of the
+    three targets without inactive, opted-out or impossible numbers."""
+    union = Q()
+    for target in _targets(contact_ids, segment_ids, criteria):
+        union |= target
+    return _reachable(contacts_live().filter(union))
+
+
+def campaign_audience(*, contact_ids, segment_ids, criteria) -> Audience:
+    """campaign_recipients with how many they are and why the others were left out. A
+    handful of counts, whatever the audience's size."""
+    live = contacts_live()
+    contact_ids = list(dict.fromkeys(contact_ids or []))
+    targets = _targets(contact_ids, segment_ids, criteria)
     union = Q()
     for target in targets:
         union |= target
     matched = live.filter(union)
     listed = sum(live.filter(target).count() for target in targets)
-    opted_out = Q(is_opted_in=False, opt_out_at__isnull=False)
     counts = matched.aggregate(
         union=Count("id"),
         inactive=Count("id", filter=Q(is_active=False)),
-        opted_out=Count("id", filter=Q(is_active=True) & opted_out),
-        invalid=Count("id", filter=Q(is_active=True) & ~opted_out & ~Q(phone_e164__regex=_E164)),
+        opted_out=Count("id", filter=Q(is_active=True) & _OPTED_OUT),
+        invalid=Count("id", filter=Q(is_active=True) & ~_OPTED_OUT & ~Q(phone_e164__regex=_E164)),
     )
-    recipients = matched.filter(is_active=True, phone_e164__regex=_E164).exclude(opted_out)
     unknown = len(contact_ids) - live.filter(pk__in=contact_ids).count()
     explanations = [
         f"Duplicates removed: {listed - counts['union']}",
@@ -123,7 +143,7 @@ def campaign_audience(*, contact_ids, segment_ids, criteria) -> Audience:
     if unknown:
         explanations.append(f"Unknown or deleted contacts ignored: {unknown}")
     total = counts["union"] - counts["inactive"] - counts["opted_out"] - counts["invalid"]
-    return Audience(recipients=recipients, total=total, explanations=explanations)
+    return Audience(recipients=_reachable(matched), total=total, explanations=explanations)
 
 
 @dataclass(frozen=True)
@@ -146,9 +166,9 @@ def campaign_estimate(*, audience: Audience, text: str, template) -> Estimate:
         segments = segment_info(text).segments
         return Estimate(audience.total, segments * audience.total, segments, explanations)
     credits, longest, missing = 0, 0, Counter()
-    fields = ("name", "phone_e164", "email", "attributes")
-    for contact in audience.recipients.only(*fields).iterator(chunk_size=5000):
-        rendered, lacking = template_render(template.content, contact_variables(contact))
+    rows = audience.recipients.order_by().values_list(*CONTACT_VALUE_FIELDS)
+    for row in rows.iterator(chunk_size=20_000):
+        rendered, lacking = template_render(template.content, contact_values(*row))
         segments = segment_info(rendered).segments
         credits, longest = credits + segments, max(longest, segments)
         missing.update(lacking)
@@ -156,12 +176,12 @@ def campaign_estimate(*, audience: Audience, text: str, template) -> Estimate:
     return Estimate(audience.total, credits, longest, explanations)
 
 
-def _audience_of(campaign: Campaign) -> Audience:
-    return campaign_audience(
-        contact_ids=campaign.target_contact_ids,
-        segment_ids=campaign.target_segment_ids,
-        criteria=campaign.target_criteria,
-    )
+def _targets_of(campaign: Campaign) -> dict:
+    return {
+        "contact_ids": campaign.target_contact_ids,
+        "segment_ids": campaign.target_segment_ids,
+        "criteria": campaign.target_criteria,
+    }
 
 
 # --- Writes ---------------------------------------------------------------------------------
@@ -203,8 +223,9 @@ def _schedule(campaign: Campaign) -> None:
 def campaign_create(*, data: dict, created_by=None) -> Campaign:
     campaign = Campaign(created_by=created_by, **data)
     _check_message(campaign)
+    audience = campaign_audience(**_targets_of(campaign))
     estimate = campaign_estimate(
-        audience=_audience_of(campaign), text=campaign.message_text, template=campaign.template
+        audience=audience, text=campaign.message_text, template=campaign.template
     )
     campaign.total_recipients = estimate.total_recipients
     _schedule(campaign)
@@ -218,7 +239,7 @@ def campaign_update(*, campaign: Campaign, data: dict) -> Campaign:
     for name, value in data.items():
         setattr(campaign, name, value)
     _check_message(campaign)
-    campaign.total_recipients = _audience_of(campaign).total
+    campaign.total_recipients = campaign_audience(**_targets_of(campaign)).total
     _schedule(campaign)
     campaign.save()
     return campaign
@@ -231,20 +252,15 @@ def campaign_delete(*, campaign: Campaign) -> None:
 
 def _fan_out(campaign: Campaign, *, tenant, started_by) -> SendRequest:
     """One send to the campaign's audience as it is now: reserve all its credits (402 and
-    nothing made when short), create the messages in one COPY and hand them to the pipeline;
-    the campaign is running that send."""
+    nothing made when short), create the messages in COPYs streamed from the audience query
+    and hand them to the pipeline; the campaign is running that send."""
     sender = _check_message(campaign)  # again: an approval may have been withdrawn since
-    phones = list(_audience_of(campaign).recipients.values_list("phone_e164", flat=True))
-    if not phones:
-        raise ApplicationError("The campaign reaches no one.", code=ErrorCode.VALIDATION_ERROR)
-    send = message_send(
+    send = message_send_to_contacts(
         tenant=tenant,
-        data=SendInput(
-            recipients=phones,
-            sender=sender,
-            text=campaign.message_text,
-            template=campaign.template,
-        ),
+        contacts=campaign_recipients(**_targets_of(campaign)),
+        sender=sender,
+        text=campaign.message_text,
+        template=campaign.template,
         created_by=started_by,
     )
     campaign.send_request = send
@@ -309,13 +325,10 @@ def campaign_pause(*, campaign: Campaign) -> Campaign:
 
 @transaction.atomic
 def campaign_resume(*, campaign: Campaign) -> Campaign:
-    from sms.pipeline import outbox_enqueue
+    from sms.pipeline import outbox_enqueue_send
 
     campaign = _move(campaign, "resume", Status.RUNNING)
-    waiting = Message.objects.filter(
-        send_request_id=campaign.send_request_id, status=Message.Status.QUEUED
-    ).values_list("id", flat=True)
-    outbox_enqueue(list(waiting))
+    outbox_enqueue_send(campaign.send_request_id)
     return campaign
 
 
@@ -334,7 +347,7 @@ def campaign_cancel(*, campaign: Campaign, tenant) -> Campaign:
         send_request_id=campaign.send_request_id,
         status__in=[Message.Status.SCHEDULED, Message.Status.QUEUED],
     )
-    credits = sum(unsent.values_list("credits", flat=True))
+    credits = unsent.aggregate(credits=Sum("credits"))["credits"] or 0
     canceled = unsent.update(status=Message.Status.CANCELED, canceled_at=timezone.now())
     credit_refund(
         tenant_id=tenant.pk,

@@ -2,22 +2,25 @@
 applying the status reports providers send back. The pipeline that hands queued messages to a
 provider is sms.pipeline."""
 
-import csv
 import io
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from billing.services import credit_reserve
 from messaging.models import STATUS_RANK, Contact, Message, SendRequest, Template
-from messaging.services.templates import contact_variables, template_render
+from messaging.services.templates import CONTACT_VALUE_FIELDS, contact_values, template_render
+from mifumo.errors import ApplicationError, ErrorCode
+from mifumo.ids import uuid7_ids
 from sms.providers.base import StatusReport
-from sms.segments import segment_info
+from sms.segments import SegmentInfo, segment_info
 
 Status = Message.Status
 
@@ -36,30 +39,136 @@ class SendInput:
     webhook_url: str = ""
 
 
-def _texts(data: SendInput) -> tuple[list[str], dict[str, uuid.UUID]]:
-    """Each recipient's text, and the ids of the recipients who are live contacts."""
-    if data.template is None:
-        return [data.text] * len(data.recipients), _contact_ids(data.recipients)
+# One recipient of a send: its contact's id (None for a number that is no contact), its number,
+# and the values its template is filled from (None when the send has no template).
+Recipient = tuple[uuid.UUID | None, str, dict | None]
+
+# Recipients written per COPY: a send of any size holds at most this many in memory.
+_CHUNK_SIZE = 20_000
+
+
+def _recipients_of_numbers(phones: list[str], *, with_values: bool) -> list[Recipient]:
+    """The recipients of numbers given one by one, in their order, with the live contacts
+    that have those numbers (one query)."""
+    fields = ("id", *CONTACT_VALUE_FIELDS) if with_values else ("id", "phone_e164")
     contacts = {
-        c.phone_e164: c
-        for c in Contact.objects.filter(phone_e164__in=data.recipients, deleted_at__isnull=True)
+        row[1]: row
+        for row in Contact.objects.filter(phone_e164__in=phones, deleted_at__isnull=True)
+        .order_by()
+        .values_list(*fields)
     }
-    texts = []
-    for phone in data.recipients:
+    recipients = []
+    for phone in phones:
         contact = contacts.get(phone)
-        values = contact_variables(contact) if contact else {"phone": phone, "phone_e164": phone}
-        texts.append(template_render(data.template.content, values)[0])
-    return texts, {phone: contact.pk for phone, contact in contacts.items()}
+        values = None
+        if with_values:
+            values = (
+                contact_values(*contact[1:]) if contact else {"phone": phone, "phone_e164": phone}
+            )
+        recipients.append((contact[0] if contact else None, phone, values))
+    return recipients
 
 
-def _contact_ids(phones: list[str]) -> dict[str, uuid.UUID]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT phone_e164, id FROM messaging_contact "
-            "WHERE phone_e164 = ANY(%s) AND deleted_at IS NULL",
-            [phones],
+def message_send(*, tenant, data: SendInput, created_by=None) -> SendRequest:
+    """Send to numbers given one by one (the send APIs); see messages_send_to."""
+    recipients = _recipients_of_numbers(data.recipients, with_values=data.template is not None)
+    return messages_send_to(
+        tenant=tenant,
+        recipients=recipients,
+        sender=data.sender,
+        text=data.text,
+        template=data.template,
+        scheduled_at=data.scheduled_at,
+        source=data.source,
+        webhook_url=data.webhook_url,
+        created_by=created_by,
+    )
+
+
+def message_send_to_contacts(
+    *, tenant, contacts, sender: str, text: str, template: Template | None, created_by=None
+) -> SendRequest:
+    """Send to every contact of a queryset (a campaign's audience), streamed from the database
+    in chunks, each contact once; see messages_send_to."""
+    fields = ("id", *CONTACT_VALUE_FIELDS) if template is not None else ("id", "phone_e164")
+    # The id as text: the COPY wants it so, and converting 100,000s of UUIDs is not free.
+    contacts = contacts.order_by().annotate(id_text=Cast("id", TextField()))
+    rows = contacts.values_list("id_text", *fields[1:]).iterator(chunk_size=_CHUNK_SIZE)
+    if template is None:
+        recipients = ((contact_id, phone, None) for contact_id, phone in rows)
+    else:
+        recipients = ((row[0], row[1], contact_values(*row[1:])) for row in rows)
+    return messages_send_to(
+        tenant=tenant,
+        recipients=recipients,
+        sender=sender,
+        text=text,
+        template=template,
+        source=SendRequest.Source.CAMPAIGN,
+        created_by=created_by,
+    )
+
+
+@dataclass
+class _Written:
+    count: int = 0
+    credits: int = 0
+    longest: SegmentInfo | None = None
+
+
+def _csv_quoted(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _csv_time(moment: datetime | None) -> str:
+    return moment.isoformat() if moment else ""  # an unquoted empty field is NULL
+
+
+def _message_lines(send: SendRequest, messages, written: _Written, *, status, now):
+    """The COPY lines (CSV, _COPY_COLUMNS) of (id, recipient) pairs, rendered as they are
+    read, counting what they cost into `written`. A message's credits are its segments."""
+    content = send.text
+    plain = segment_info(content) if send.template_id is None else None
+    head = f"{send.pk},"
+    queued_at = "" if status == Status.SCHEDULED else _csv_time(now)
+    middle = f",outbound,sms,{status},"
+    after_sender = f",{_csv_quoted(send.sender_id)},"
+    tail = f',"","","","",0,{_csv_time(send.scheduled_at)},{queued_at},{now.isoformat()},'
+    tail += f"{now.isoformat()}\n"
+    for pk, (contact_id, phone, values) in messages:
+        text, info = content, plain
+        if values is not None:
+            text = template_render(content, values)[0]
+            info = segment_info(text)
+        written.count += 1
+        written.credits += info.segments
+        if written.longest is None or info.segments > written.longest.segments:
+            written.longest = info
+        yield (
+            f"{pk},{head}{contact_id or ''}{middle}{phone}{after_sender}{_csv_quoted(text)},"
+            f"{info.encoding},{info.segments},{info.segments}{tail}"
         )
-        return dict(cursor.fetchall())
+
+
+class _Lines(io.TextIOBase):
+    """A file over an iterator of strings, for COPY to read while they are still being made:
+    Postgres stores one part of a send while Python renders the next."""
+
+    def __init__(self, lines):
+        self._lines, self._rest = iter(lines), ""
+
+    def read(self, size: int = -1) -> str:
+        parts, length = [self._rest], len(self._rest)
+        while size < 0 or length < size:
+            line = next(self._lines, None)
+            if line is None:
+                break
+            parts.append(line)
+            length += len(line)
+        data = "".join(parts)
+        cut = len(data) if size < 0 else size
+        self._rest = data[cut:]
+        return data[:cut]
 
 
 _COPY_COLUMNS = (
@@ -74,72 +183,87 @@ _COPY_SQL = (
 )
 
 
-def messages_copy(rows: Iterable[tuple]) -> None:
-    """Insert outbound messages in one COPY. Each row holds, in order: id, send_request_id,
-    contact_id, status, recipient, sender, text, encoding, segments, credits, scheduled_at,
-    queued_at, created_at (SMS channel; provider fields empty; no attempt yet)."""
-    buffer = io.StringIO()
-    write = csv.writer(buffer).writerow
-    for (pk, send_id, contact_id, status, to, sender, text, encoding, segments, credits,
-         scheduled_at, queued_at, created_at) in rows:  # fmt: skip
-        write(
-            (pk, send_id, contact_id, "outbound", "sms", status, to, sender, text, encoding,
-             segments, credits, "", "", "", "", 0, scheduled_at, queued_at, created_at,
-             created_at)
-        )  # fmt: skip
-    buffer.seek(0)
+def _messages_write(send: SendRequest, recipients: Iterable[Recipient], **common) -> _Written:
+    """Render and insert a send's messages, one streamed COPY per chunk of recipients (the
+    connection cannot read more recipients while a COPY is open); returns what was written."""
+    written, ids, recipients = _Written(), uuid7_ids(), iter(recipients)
     with connection.cursor() as cursor:
-        cursor.copy_expert(_COPY_SQL, buffer)
+        while chunk := list(islice(recipients, _CHUNK_SIZE)):
+            lines = _message_lines(send, zip(ids, chunk, strict=False), written, **common)
+            cursor.copy_expert(_COPY_SQL, _Lines(lines), size=1 << 16)
+    return written
 
 
-def message_send(*, tenant, data: SendInput, created_by=None) -> SendRequest:
+def messages_send_to(
+    *,
+    tenant,
+    recipients: Iterable[Recipient],
+    sender: str,
+    text: str,
+    template: Template | None,
+    scheduled_at: datetime | None = None,
+    source: str = SendRequest.Source.DASHBOARD,
+    webhook_url: str = "",
+    created_by=None,
+) -> SendRequest:
     """Create the messages of one send and reserve their credits, all or nothing.
 
     A send needing more credits than the balance raises 402 INSUFFICIENT_BALANCE and creates
     nothing. Messages due now are queued and handed to the pipeline after commit; later ones
-    wait as `scheduled` for the outbox sweep. The messages are written with one COPY.
+    wait as `scheduled` for the outbox sweep. Messages are rendered and COPYed in chunks, so
+    memory stays flat however many recipients stream in.
     """
-    from sms.pipeline import outbox_enqueue
+    from sms.pipeline import outbox_enqueue_send
 
     now = timezone.now()
-    texts, contact_ids = _texts(data)
-    infos = {text: segment_info(text) for text in set(texts)}
-    scheduled = data.scheduled_at is not None and data.scheduled_at > now
-    status = Status.SCHEDULED if scheduled else Status.QUEUED
-    scheduled_at = data.scheduled_at if scheduled else None
-    longest = max(infos.values(), key=lambda info: info.segments)
-    ids = [uuid.uuid4() for _ in data.recipients]
+    scheduled = scheduled_at is not None and scheduled_at > now
     with transaction.atomic():
         send = SendRequest.objects.create(
-            source=data.source,
-            text=data.template.content if data.template else data.text,
-            sender_id=data.sender,
-            template=data.template,
-            encoding=longest.encoding,
-            segments=longest.segments,
-            recipient_count=len(data.recipients),
-            credits=sum(infos[text].segments for text in texts),
-            scheduled_at=scheduled_at,
-            webhook_url=data.webhook_url,
+            source=source,
+            text=template.content if template else text,
+            sender_id=sender,
+            template=template,
+            scheduled_at=scheduled_at if scheduled else None,
+            webhook_url=webhook_url,
             created_by=created_by,
+            encoding="",
+            segments=0,
+            recipient_count=0,
+            credits=0,
         )
-        messages_copy(
-            (pk, send.pk, contact_ids.get(phone), status, phone, data.sender, text,
-             infos[text].encoding, infos[text].segments, infos[text].segments, scheduled_at,
-             None if scheduled else now, now)
-            for pk, phone, text in zip(ids, data.recipients, texts, strict=True)
-        )  # fmt: skip
-        if contact_ids:
-            Contact.objects.filter(pk__in=contact_ids.values()).update(last_contacted_at=now)
-        if data.template is not None:
-            Template.objects.filter(pk=data.template.pk).update(usage_count=F("usage_count") + 1)
+        written = _messages_write(
+            send, recipients, status=Status.SCHEDULED if scheduled else Status.QUEUED, now=now
+        )
+        if not written.count:
+            raise ApplicationError("There is no one to send to.", code=ErrorCode.VALIDATION_ERROR)
+        send.recipient_count, send.credits = written.count, written.credits
+        send.encoding, send.segments = written.longest.encoding, written.longest.segments
+        send.save(update_fields=["recipient_count", "credits", "encoding", "segments"])
+        if template is not None:
+            Template.objects.filter(pk=template.pk).update(usage_count=F("usage_count") + 1)
         # Last, so the balance row stays locked for as short a time as possible.
         credit_reserve(
             tenant_id=tenant.pk, credits=send.credits, reference=send.pk, created_by=created_by
         )
-        if not scheduled:
-            outbox_enqueue(ids)
+        # Scheduled messages are released by the outbox sweep when due.
+        outbox_enqueue_send(send.pk, mark_contacted=True)
     return send
+
+
+def contacts_mark_contacted(*, send_request_id) -> int:
+    """Set `last_contacted_at` of a send's contacts to when it was made; run after the send
+    commits (sms.tasks.outbox_send_release), so a send to many contacts does not wait for
+    their index updates."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE messaging_contact AS c SET last_contacted_at = s.created_at "
+            "FROM messaging_sendrequest AS s JOIN messaging_message AS m "
+            "ON m.send_request_id = s.id "
+            "WHERE s.id = %s AND c.id = m.contact_id "
+            "AND (c.last_contacted_at IS NULL OR c.last_contacted_at < s.created_at)",
+            [send_request_id],
+        )
+        return cursor.rowcount
 
 
 # --- Status reports ------------------------------------------------------------------------

@@ -27,16 +27,25 @@ def template_render(content: str, values: dict) -> tuple[str, list[str]]:
 
 
 def contact_variables(contact: Contact) -> dict:
-    first_name, _, last_name = contact.name.partition(" ")
+    return contact_values(contact.phone_e164, contact.name, contact.email, contact.attributes)
+
+
+def contact_values(phone_e164: str, name: str, email: str, attributes: dict) -> dict:
+    """What a template can use of a contact: its attributes, name parts, number and email."""
+    first_name, _, last_name = name.partition(" ")
     return {
-        **contact.attributes,
-        "name": contact.name,
+        **attributes,
+        "name": name,
         "first_name": first_name,
         "last_name": last_name,
-        "phone": contact.phone_e164,
-        "phone_e164": contact.phone_e164,
-        "email": contact.email,
+        "phone": phone_e164,
+        "phone_e164": phone_e164,
+        "email": email,
     }
+
+
+# The contact fields contact_values reads, in its argument order.
+CONTACT_VALUE_FIELDS = ("phone_e164", "name", "email", "attributes")
 
 
 def _approval_for(channel: str) -> str:

@@ -187,7 +187,10 @@ def test_a_template_is_filled_per_recipient(api, a, on_commit):
     assert sandbox_outbox(to=known.phone_e164)[0]["text"] == "Hello Amina!"
     assert sandbox_outbox(to=stranger)[0]["text"] == "Hello !"
     with tenant_context(a.tenant):
-        assert Message.objects.get(recipient=known.phone_e164).contact_id == known.pk
+        message = Message.objects.get(recipient=known.phone_e164)
+        assert message.contact_id == known.pk
+        known.refresh_from_db()
+        assert known.last_contacted_at == message.send_request.created_at
 
 
 def test_a_scheduled_send_waits_for_the_sweep(api, a, on_commit):
