@@ -242,8 +242,8 @@ SANDBOX_OUTBOX_LIMIT = env.int("SANDBOX_OUTBOX_LIMIT", default=10_000)
 # Seconds after accepting before the sandbox reports a message delivered.
 SANDBOX_DELIVERY_DELAY_SECONDS = env.float("SANDBOX_DELIVERY_DELAY_SECONDS", default=2.0)
 # The outbox pipeline (sms.pipeline): batches per task, messages per provider call, retries.
-SMS_SEND_BATCH_SIZE = env.int("SMS_SEND_BATCH_SIZE", default=500)
-SMS_PROVIDER_CHUNK_SIZE = env.int("SMS_PROVIDER_CHUNK_SIZE", default=500)
+SMS_SEND_BATCH_SIZE = env.int("SMS_SEND_BATCH_SIZE", default=1000)
+SMS_PROVIDER_CHUNK_SIZE = env.int("SMS_PROVIDER_CHUNK_SIZE", default=1000)
 SMS_SEND_MAX_ATTEMPTS = 3
 # Seconds before the 2nd and 3rd attempt after a transient provider error.
 SMS_RETRY_DELAYS = env.list("SMS_RETRY_DELAYS", cast=float, default=[15.0, 60.0])
@@ -261,6 +261,7 @@ SMS_SEND_CONCURRENCY = env.int("SMS_SEND_CONCURRENCY", default=2)
 SMS_SEND_SLOT_LEASE_SECONDS = env.int("SMS_SEND_SLOT_LEASE_SECONDS", default=120)
 SMS_THROTTLE_MAX_SLEEP_SECONDS = 2.0
 SMS_SLOT_RETRY_SECONDS = 1.0
+SMS_SLOT_WAIT_SECONDS = 0.5
 # The largest send one request may make, and the price of a credit in reports.
 SMS_SEND_MAX_RECIPIENTS = env.int("SMS_SEND_MAX_RECIPIENTS", default=100_000)
 SMS_CREDIT_PRICE = Decimal(env.str("SMS_CREDIT_PRICE", default="25.00"))

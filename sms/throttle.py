@@ -40,6 +40,7 @@ return 1
 """
 
 _BURST_SECONDS = 1.0
+_SLOT_POLL_SECONDS = 0.01
 
 
 def sender_rate(sender: str) -> float:
@@ -61,14 +62,24 @@ def tenant_slot_limit() -> int:
 
 @contextlib.contextmanager
 def tenant_send_slot(schema_name: str):
-    """Yields True while this worker holds one of the tenant's send slots, False if it has
-    them all taken. A killed worker's slot frees itself when its lease runs out."""
+    """Yields True while this worker holds one of the tenant's send slots, False if they
+    stay taken for SMS_SLOT_WAIT_SECONDS. A killed worker's slot frees itself when its lease
+    runs out."""
     lease_seconds = settings.SMS_SEND_SLOT_LEASE_SECONDS
     redis = get_redis_connection("default")
     key = shared_key("sms", "tenant-slots", schema_name)
     holder = uuid.uuid4().hex
-    now = time.time()
-    taken = redis.eval(_TAKE_SLOT, 1, key, holder, now, now + lease_seconds, tenant_slot_limit())
+    # A slot busy with the tenant's previous batch is usually free within a batch's time:
+    # waiting that long beats putting the batch back in the queue for a second.
+    deadline = time.monotonic() + settings.SMS_SLOT_WAIT_SECONDS
+    while True:
+        now = time.time()
+        taken = redis.eval(
+            _TAKE_SLOT, 1, key, holder, now, now + lease_seconds, tenant_slot_limit()
+        )
+        if taken or time.monotonic() >= deadline:
+            break
+        time.sleep(_SLOT_POLL_SECONDS)
     try:
         yield bool(taken)
     finally:

@@ -2,6 +2,7 @@
 backoff, failures refunded, the sender's rate, the tenant's share, and the outbox sweep."""
 
 import datetime as dt
+import threading
 
 import pytest
 from django.db import connection
@@ -179,6 +180,26 @@ def test_a_tenant_never_takes_more_than_its_share_of_send_slots(a, beem, setting
             assert (first, second) == (True, True)
             assert pipeline.outbox_batch_send(message_ids=ids) == 0
         assert pipeline.outbox_batch_send(message_ids=ids) == 2
+
+
+def test_a_batch_waits_briefly_for_a_slot_its_tenant_frees(a, beem, settings):
+    settings.SMS_SEND_CONCURRENCY = 2  # one slot a tenant
+    ids = queued_messages(a.tenant, 2)
+    taken, release = threading.Event(), threading.Event()
+
+    def hold_the_slot():
+        with pipeline.tenant_send_slot(a.tenant.schema_name) as granted:
+            assert granted
+            taken.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold_the_slot)
+    holder.start()
+    taken.wait(5)
+    threading.Timer(0.1, release.set).start()
+    with tenant_context(a.tenant):
+        assert pipeline.outbox_batch_send(message_ids=ids) == 2  # not put back in the queue
+    holder.join()
 
 
 def test_the_sweep_releases_due_scheduled_messages(a, beem):
