@@ -1,5 +1,6 @@
-"""A real worker process killed with SIGKILL in the middle of a batch: after a restart and a
-sweep every message ends sent or failed, and the provider saw none of them twice."""
+"""A real worker process killed with SIGKILL in the middle of a batch, of a send or of a
+campaign: after a restart and a sweep every message ends sent or failed, and the provider saw
+none of them twice."""
 
 import os
 import signal
@@ -13,13 +14,19 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from messaging.models import Message
+from messaging.models import Campaign, Message
+from messaging.services.campaigns import (
+    campaign_counters_refresh,
+    campaign_create,
+    campaign_start,
+)
 from mifumo.celery import app as celery_app
 from sms import pipeline
 from sms.tasks import outbox_batch_send
 from tests.conftest import committed
 from tests.fakes.beem import API_KEY, SECRET_KEY, FakeBeem
-from tests.sms.helpers import fund
+from tests.messaging.helpers import make_contacts
+from tests.sms.helpers import balance_of, fund
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = 100
@@ -124,3 +131,60 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
         }
     assert {str(pk) for pk in sent} <= set(accepted)
     assert final.get("failed", 0) <= CHUNK  # at most the chunk in flight when it died
+
+
+@committed
+def test_a_worker_killed_mid_campaign_loses_nothing_and_sends_nothing_twice(
+    committed_tenant, settings
+):
+    tenant = committed_tenant.tenant
+    fund(tenant, MESSAGES)
+    settings.SMS_OUTBOX_STALE_SECONDS = 1
+    make_contacts(tenant, MESSAGES, tags=["promo"])
+    with tenant_context(tenant):
+        campaign = campaign_create(
+            data={
+                "name": "Kill",
+                "message_text": "Ofa!",
+                "target_criteria": {"tags": ["promo"]},
+            }
+        )
+    celery_app.conf.task_always_eager = False
+    workers = []
+    try:
+        with FakeBeem(latency=0.4) as beem:
+            workers.append(start_worker(beem))
+            with tenant_context(tenant):
+                campaign_start(campaign=campaign, tenant=tenant)  # released by the worker
+            wait_for(lambda: beem.accepted_count >= 2 * CHUNK)
+            time.sleep(0.2)  # the third chunk is in the provider's hands
+            workers[0].send_signal(signal.SIGKILL)
+            workers[0].wait()
+
+            workers.append(start_worker(beem))
+            time.sleep(1.1)  # past SMS_OUTBOX_STALE_SECONDS
+            with tenant_context(tenant):
+                pipeline.outbox_sweep()
+            wait_for(lambda: set(statuses(tenant)) <= {"sent", "failed"})
+            accepted = [sms.reference for sms in beem.accepted]
+    finally:
+        celery_app.conf.task_always_eager = True
+        for worker in workers:
+            worker.kill()
+            worker.wait()
+
+    assert len(accepted) == len(set(accepted)), "a message reached the provider twice"
+    with tenant_context(tenant):
+        campaign = campaign_counters_refresh(campaign=Campaign.objects.get(pk=campaign.pk))
+        messages = Message.objects.filter(send_request_id=campaign.send_request_id)
+        sent = {str(pk) for pk in messages.filter(status="sent").values_list("id", flat=True)}
+        failed = messages.filter(status="failed")
+        assert set(failed.values_list("error_code", flat=True)) <= {pipeline.SEND_INTERRUPTED}
+        assert messages.values("contact_id").distinct().count() == MESSAGES  # each contact once
+        failed_count = failed.count()
+    assert sent <= set(accepted)
+    assert failed_count <= CHUNK  # at most the chunk in flight when it died
+    assert campaign.status == "completed"
+    assert (campaign.sent_count, campaign.failed_count) == (len(sent), failed_count)
+    assert campaign.sent_count + campaign.failed_count == MESSAGES
+    assert balance_of(tenant) == failed_count  # what failed was refunded, to the credit
