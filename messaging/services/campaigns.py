@@ -16,7 +16,12 @@ from messaging.recurrence import ScheduleError, next_run_after, schedule_clean
 from messaging.segment_filters import SegmentFilterError, segment_filter_q
 from messaging.selectors import contacts_live
 from messaging.services.messages import message_send_to_contacts
-from messaging.services.templates import CONTACT_VALUE_FIELDS, contact_values, template_render
+from messaging.services.templates import (
+    CONTACT_VALUE_FIELDS,
+    contact_values,
+    is_personalised,
+    template_render,
+)
 from mifumo.errors import ApplicationError, ErrorCode
 from sms.segments import segment_info
 from sms.selectors import sender_id_check
@@ -159,16 +164,18 @@ class Estimate:
 
 
 def campaign_estimate(*, audience: Audience, text: str, template) -> Estimate:
-    """What a start would cost: each recipient's text (a template filled per contact) in
-    segments. A template variable a contact lacks renders empty and is counted."""
+    """What a start would cost: each recipient's text (the template's or the message's, its
+    variables filled per contact) in segments. A variable a contact lacks renders empty and
+    is counted."""
     explanations = list(audience.explanations)
-    if template is None:
-        segments = segment_info(text).segments
+    content = template.content if template is not None else text
+    if not is_personalised(content):
+        segments = segment_info(content).segments
         return Estimate(audience.total, segments * audience.total, segments, explanations)
     credits, longest, missing = 0, 0, Counter()
     rows = audience.recipients.order_by().values_list(*CONTACT_VALUE_FIELDS)
     for row in rows.iterator(chunk_size=20_000):
-        rendered, lacking = template_render(template.content, contact_values(*row))
+        rendered, lacking = template_render(content, contact_values(*row))
         segments = segment_info(rendered).segments
         credits, longest = credits + segments, max(longest, segments)
         missing.update(lacking)

@@ -16,7 +16,12 @@ from django.utils import timezone
 
 from billing.services import credit_reserve
 from messaging.models import STATUS_RANK, Contact, Message, SendRequest, Template
-from messaging.services.templates import CONTACT_VALUE_FIELDS, contact_values, template_render
+from messaging.services.templates import (
+    CONTACT_VALUE_FIELDS,
+    contact_values,
+    is_personalised,
+    template_render,
+)
 from mifumo.errors import ApplicationError, ErrorCode
 from mifumo.ids import uuid7_ids
 from sms.providers.base import StatusReport
@@ -28,7 +33,8 @@ Status = Message.Status
 @dataclass(frozen=True)
 class SendInput:
     """A checked send: E.164 recipients without duplicates, an approved sender, and either a
-    text or a template (rendered per recipient from the contact with that number)."""
+    text or a template; placeholders in either are filled per recipient from the contact with
+    that number."""
 
     recipients: list[str]
     sender: str
@@ -71,7 +77,8 @@ def _recipients_of_numbers(phones: list[str], *, with_values: bool) -> list[Reci
 
 def message_send(*, tenant, data: SendInput, created_by=None) -> SendRequest:
     """Send to numbers given one by one (the send APIs); see messages_send_to."""
-    recipients = _recipients_of_numbers(data.recipients, with_values=data.template is not None)
+    content = data.template.content if data.template else data.text
+    recipients = _recipients_of_numbers(data.recipients, with_values=is_personalised(content))
     return messages_send_to(
         tenant=tenant,
         recipients=recipients,
@@ -90,11 +97,12 @@ def message_send_to_contacts(
 ) -> SendRequest:
     """Send to every contact of a queryset (a campaign's audience), streamed from the database
     in chunks, each contact once; see messages_send_to."""
-    fields = ("id", *CONTACT_VALUE_FIELDS) if template is not None else ("id", "phone_e164")
+    personalised = is_personalised(template.content if template else text)
+    fields = ("id", *CONTACT_VALUE_FIELDS) if personalised else ("id", "phone_e164")
     # The id as text: the COPY wants it so, and converting 100,000s of UUIDs is not free.
     contacts = contacts.order_by().annotate(id_text=Cast("id", TextField()))
     rows = contacts.values_list("id_text", *fields[1:]).iterator(chunk_size=_CHUNK_SIZE)
-    if template is None:
+    if not personalised:
         recipients = ((contact_id, phone, None) for contact_id, phone in rows)
     else:
         recipients = ((row[0], row[1], contact_values(*row[1:])) for row in rows)
@@ -128,7 +136,7 @@ def _message_lines(send: SendRequest, messages, written: _Written, *, status, no
     """The COPY lines (CSV, _COPY_COLUMNS) of (id, recipient) pairs, rendered as they are
     read, counting what they cost into `written`. A message's credits are its segments."""
     content = send.text
-    plain = segment_info(content) if send.template_id is None else None
+    plain = None if is_personalised(content) else segment_info(content)
     head = f"{send.pk},"
     queued_at = "" if status == Status.SCHEDULED else _csv_time(now)
     middle = f",outbound,sms,{status},"

@@ -12,6 +12,11 @@ def template_variables(content: str) -> list[str]:
     return list(dict.fromkeys(VARIABLE_RE.findall(content)))
 
 
+def is_personalised(content: str) -> bool:
+    """True when the text has placeholders to fill per recipient."""
+    return VARIABLE_RE.search(content) is not None
+
+
 def template_render(content: str, values: dict) -> tuple[str, list[str]]:
     """The text with each placeholder filled; a missing value renders empty and is listed."""
     missing = []

@@ -79,6 +79,24 @@ def test_a_template_is_estimated_per_contact_and_missing_values_counted(api, a, 
     assert "Contacts missing {{city}}: 1" in data["explanations"]  # Asha has no city
 
 
+def test_placeholders_in_the_message_text_are_filled_per_contact(api, a, audience, on_commit):
+    fund(a.tenant, 10)
+    body = targeting(audience, message_text="Habari {{first_name}} wa {{city}}")
+
+    dry_run = ok_data(api(a.owner).post(f"{CAMPAIGNS}?dry_run=true", body, format="json"))
+    campaign = ok_data(api(a.owner).post(CAMPAIGNS, body, format="json"), 201)
+    with on_commit():
+        ok_data(api(a.owner).post(url(campaign["id"], "start")))
+
+    assert "Contacts missing {{city}}: 1" in dry_run["explanations"]  # Asha has no city
+    with tenant_context(a.tenant):
+        texts = {m.recipient: m.text for m in Message.objects.all()}
+    assert texts == {
+        audience["A"].phone_e164: "Habari Asha wa ",
+        audience["D"].phone_e164: "Habari Dotto wa Moshi",
+    }
+
+
 def test_create_makes_a_draft_or_a_scheduled_campaign(api, a, audience):
     draft = ok_data(api(a.owner).post(CAMPAIGNS, targeting(audience), format="json"), 201)
     later = (timezone.now() + dt.timedelta(days=1)).isoformat()
