@@ -198,7 +198,8 @@ def _messages_write(send: SendRequest, recipients: Iterable[Recipient], **common
     with connection.cursor() as cursor:
         while chunk := list(islice(recipients, _CHUNK_SIZE)):
             lines = _message_lines(send, zip(ids, chunk, strict=False), written, **common)
-            cursor.copy_expert(_COPY_SQL, _Lines(lines), size=1 << 16)
+            # The read size is positional: Django's debug cursor takes no keywords here.
+            cursor.copy_expert(_COPY_SQL, _Lines(lines), 1 << 16)
     return written
 
 

@@ -16,7 +16,7 @@ from messaging.services.campaigns import campaigns_advance
 from sms import pipeline
 from tests.envelope import assert_error, assert_field_errors, ok_data
 from tests.fakes.server import CallbackSink
-from tests.messaging.helpers import make_contact, make_segment, make_template
+from tests.messaging.helpers import make_contact, make_contacts, make_segment, make_template
 from tests.sms.helpers import balance_of, fund
 
 CAMPAIGNS = "/api/messaging/campaigns/"
@@ -271,6 +271,29 @@ def test_a_start_reserves_once_sends_and_completes(api, a, audience, on_commit):
         "current_status": "completed",
         "allowed_statuses": ["draft", "scheduled"],
     }
+
+
+def test_a_start_takes_the_same_queries_whatever_the_audience(api, a, on_commit):
+    fund(a.tenant, 100)
+    body = {"name": "Promo", "message_text": "Habari {{first_name}} wa {{city}}"}
+
+    def start_to(tag: str, size: int) -> int:
+        make_contacts(a.tenant, size, tags=[tag], attributes={"city": "Moshi"})
+        campaign = ok_data(
+            api(a.owner).post(
+                CAMPAIGNS, {**body, "target_criteria": {"tags": [tag]}}, format="json"
+            ),
+            201,
+        )
+        # Counted by Django's debug cursor, the one `make run` uses with DEBUG on.
+        with CaptureQueriesContext(connection) as queries, on_commit():
+            ok_data(api(a.owner).post(url(campaign["id"], "start")))
+        return len(queries)
+
+    assert start_to("few", 3) == start_to("many", 30)
+    with tenant_context(a.tenant):
+        assert set(Message.objects.values_list("text", flat=True)) == {"Habari Bulk wa Moshi"}
+        assert Message.objects.count() == 33
 
 
 def test_a_start_without_enough_credits_creates_nothing(api, a, audience):
