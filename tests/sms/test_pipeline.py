@@ -12,6 +12,7 @@ from django_tenants.utils import tenant_context
 
 from billing.models import CreditLedgerEntry
 from messaging.models import Message
+from messaging.services.messages import SendInput, message_send
 from mifumo.principals import shared_key
 from sms import pipeline
 from tests.envelope import ok_data
@@ -200,6 +201,22 @@ def test_a_batch_waits_briefly_for_a_slot_its_tenant_frees(a, beem, settings):
     with tenant_context(a.tenant):
         assert pipeline.outbox_batch_send(message_ids=ids) == 2  # not put back in the queue
     holder.join()
+
+
+def test_a_large_send_refreshes_the_outbox_statistics_before_its_batches(
+    a, beem, on_commit, monkeypatch
+):
+    monkeypatch.setattr(pipeline, "_ANALYZE_FROM", 3)  # (10,000 in earnest)
+    fund(a.tenant, 3)
+    phones = [new_phone() for _ in range(3)]
+
+    with tenant_context(a.tenant), on_commit():
+        message_send(tenant=a.tenant, data=SendInput(recipients=phones, sender="Mifumo", text="Hi"))
+
+    with tenant_context(a.tenant), connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'messaging_message'::regclass")
+        assert cursor.fetchone()[0] == Message.objects.count()  # counted by ANALYZE
+        assert Message.objects.filter(status="sent").count() == 3
 
 
 def test_the_sweep_releases_due_scheduled_messages(a, beem):
