@@ -73,6 +73,36 @@ def statuses(tenant) -> dict[str, int]:
         return {status: list(rows).count(status) for status in set(rows)}
 
 
+def send_killing_a_worker(tenant, hand_over) -> tuple[list[str], dict[str, int]]:
+    """Start a worker, call `hand_over()` (in the tenant) to give it messages, SIGKILL it with
+    the third provider chunk in Beem's hands, start another and sweep. Returns the references
+    Beem accepted and the sweep's counts, once every message is sent or failed."""
+    celery_app.conf.task_always_eager = False
+    workers = []
+    try:
+        with FakeBeem(latency=0.4) as beem:
+            workers.append(start_worker(beem))
+            with tenant_context(tenant):
+                hand_over()
+            # Two chunks through, the third one in the provider's hands: kill.
+            wait_for(lambda: beem.accepted_count >= 2 * CHUNK)
+            time.sleep(0.2)
+            workers[0].send_signal(signal.SIGKILL)
+            workers[0].wait()
+
+            workers.append(start_worker(beem))
+            time.sleep(1.1)  # past SMS_OUTBOX_STALE_SECONDS
+            with tenant_context(tenant):
+                counts = pipeline.outbox_sweep()
+            wait_for(lambda: set(statuses(tenant)) <= {"sent", "failed"})
+            return [sms.reference for sms in beem.accepted], counts
+    finally:
+        celery_app.conf.task_always_eager = True
+        for worker in workers:
+            worker.kill()
+            worker.wait()
+
+
 @committed
 def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
     committed_tenant, settings
@@ -94,32 +124,11 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
             )
             for n in range(MESSAGES)
         )
-    celery_app.conf.task_always_eager = False
-    workers = []
-    try:
-        with FakeBeem(latency=0.4) as beem:
-            workers.append(start_worker(beem))
-            with tenant_context(tenant):
-                outbox_batch_send.delay(message_ids=[str(m.pk) for m in messages])
-            # Two chunks through, the third one in the provider's hands: kill.
-            wait_for(lambda: beem.accepted_count >= 2 * CHUNK)
-            time.sleep(0.2)
-            workers[0].send_signal(signal.SIGKILL)
-            workers[0].wait()
+    accepted, counts = send_killing_a_worker(
+        tenant, lambda: outbox_batch_send.delay(message_ids=[str(m.pk) for m in messages])
+    )
 
-            workers.append(start_worker(beem))
-            time.sleep(1.1)  # past SMS_OUTBOX_STALE_SECONDS
-            with tenant_context(tenant):
-                counts = pipeline.outbox_sweep()
-            assert counts["recovered"] > 0
-            wait_for(lambda: set(statuses(tenant)) <= {"sent", "failed"})
-            accepted = [sms.reference for sms in beem.accepted]
-    finally:
-        celery_app.conf.task_always_eager = True
-        for worker in workers:
-            worker.kill()
-            worker.wait()
-
+    assert counts["recovered"] > 0
     final = statuses(tenant)
     assert sum(final.values()) == MESSAGES
     assert len(accepted) == len(set(accepted)), "a message reached the provider twice"
@@ -149,29 +158,9 @@ def test_a_worker_killed_mid_campaign_loses_nothing_and_sends_nothing_twice(
                 "target_criteria": {"tags": ["promo"]},
             }
         )
-    celery_app.conf.task_always_eager = False
-    workers = []
-    try:
-        with FakeBeem(latency=0.4) as beem:
-            workers.append(start_worker(beem))
-            with tenant_context(tenant):
-                campaign_start(campaign=campaign, tenant=tenant)  # released by the worker
-            wait_for(lambda: beem.accepted_count >= 2 * CHUNK)
-            time.sleep(0.2)  # the third chunk is in the provider's hands
-            workers[0].send_signal(signal.SIGKILL)
-            workers[0].wait()
-
-            workers.append(start_worker(beem))
-            time.sleep(1.1)  # past SMS_OUTBOX_STALE_SECONDS
-            with tenant_context(tenant):
-                pipeline.outbox_sweep()
-            wait_for(lambda: set(statuses(tenant)) <= {"sent", "failed"})
-            accepted = [sms.reference for sms in beem.accepted]
-    finally:
-        celery_app.conf.task_always_eager = True
-        for worker in workers:
-            worker.kill()
-            worker.wait()
+    accepted, _ = send_killing_a_worker(
+        tenant, lambda: campaign_start(campaign=campaign, tenant=tenant)
+    )
 
     assert len(accepted) == len(set(accepted)), "a message reached the provider twice"
     with tenant_context(tenant):
