@@ -46,8 +46,8 @@ class SendInput:
 
 
 # One recipient of a send: its contact's id (None for a number that is no contact), its number,
-# and the values its template is filled from (None when the send has no template).
-Recipient = tuple[uuid.UUID | None, str, dict | None]
+# and the values its text's placeholders are filled from (None when it has none).
+Recipient = tuple[uuid.UUID | str | None, str, dict | None]
 
 # Recipients written per COPY: a send of any size holds at most this many in memory.
 _CHUNK_SIZE = 20_000

@@ -91,6 +91,18 @@ def test_a_unicode_text_is_sent_as_ucs2(api, a, on_commit):
     assert (data["encoding"], data["segments"]) == ("UCS-2", 1)
 
 
+def test_a_text_is_stored_and_sent_exactly_as_written(api, a, on_commit):
+    fund(a.tenant, 10)
+    text = 'Bei "maalum", leo tu:\n\\.\nPiga 0712-000\r\nAsante'  # quotes, commas, line ends
+    phone = new_phone()
+
+    ok_data(send(api, a.owner, on_commit, message=text, recipient=phone), 201)
+
+    assert sandbox_outbox(to=phone)[0]["text"] == text
+    with tenant_context(a.tenant):
+        assert Message.objects.get(recipient=phone).text == text
+
+
 def test_local_numbers_are_normalised_and_duplicates_sent_once(api, a, on_commit):
     fund(a.tenant, 10)
 
