@@ -16,6 +16,7 @@ the way Beem pushes them (the format sms.providers.beem reads):
 
 import itertools
 import json
+import secrets
 from datetime import UTC, datetime
 
 from tests.fakes.server import (
@@ -59,7 +60,9 @@ class FakeBeem(FakeServer):
         self.secret_key = secret_key
         self.credit_balance = credit_balance
         self.callback_status = callback_status
-        self._request_ids = itertools.count(1)
+        # Beem's request ids are unique across its customers; a fake started afresh must not
+        # hand out ids an earlier fake did (their callback routes would collide).
+        self._request_ids = itertools.count(secrets.randbelow(10**9) * 1000 + 1)
 
     @property
     def send_url(self) -> str:
