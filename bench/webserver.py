@@ -32,7 +32,7 @@ def gunicorn_start(*, port: int, env: dict, workers: int = 2, threads: int = 1) 
         try:
             if requests.get(f"http://127.0.0.1:{port}/api/health/", timeout=1).ok:
                 return server
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or its workers still booting
             time.sleep(0.1)
     server.terminate()
     sys.exit("gunicorn did not start")
