@@ -37,6 +37,7 @@ bench: migrate
 	$(BIN)/python bench/audience.py
 	$(BIN)/python bench/sending.py
 	$(BIN)/python bench/campaigns.py
+	BENCH_RECIPIENTS=1000000 $(BIN)/python bench/campaigns.py
 
 # The developer pages' browser test drives Debian's chromium through chromedriver.
 browser:
