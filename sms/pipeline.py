@@ -89,7 +89,8 @@ _ANALYZE_FROM = 10_000
 def outbox_send_release(*, send_request_id: str) -> int:
     """Queue batch tasks for a send's queued messages; returns how many. The ids are read in
     id order (a batch then sits together in the index) from a server-side cursor, so a send of
-    any size costs little memory."""
+    any size costs little memory. A task with no transaction to wait for, it publishes the
+    batches itself rather than through outbox_enqueue's on_commit."""
     from sms.tasks import outbox_batch_send
 
     if SendRequest.objects.filter(pk=send_request_id, recipient_count__gte=_ANALYZE_FROM).exists():
