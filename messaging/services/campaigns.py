@@ -108,6 +108,14 @@ def _targets(contact_ids, segment_ids, criteria) -> list[Q]:
 _OPTED_OUT = Q(is_opted_in=False, opt_out_at__isnull=False)
 
 
+def _matched(targets: list[Q]):
+    """The live contacts any target matches, each once."""
+    union = Q()
+    for target in targets:
+        union |= target
+    return contacts_live().filter(union)
+
+
 def _reachable(matched):
     return matched.filter(is_active=True, phone_e164__regex=_E164).exclude(_OPTED_OUT)
 
@@ -115,10 +123,7 @@ def _reachable(matched):
 def campaign_recipients(*, contact_ids, segment_ids, criteria):
     """The contacts a campaign reaches (a queryset, each contact once): the union of the
     three targets without inactive, opted-out or impossible numbers."""
-    union = Q()
-    for target in _targets(contact_ids, segment_ids, criteria):
-        union |= target
-    return _reachable(contacts_live().filter(union))
+    return _reachable(_matched(_targets(contact_ids, segment_ids, criteria)))
 
 
 def campaign_audience(*, contact_ids, segment_ids, criteria) -> Audience:
@@ -127,10 +132,7 @@ def campaign_audience(*, contact_ids, segment_ids, criteria) -> Audience:
     live = contacts_live()
     contact_ids = list(dict.fromkeys(contact_ids or []))
     targets = _targets(contact_ids, segment_ids, criteria)
-    union = Q()
-    for target in targets:
-        union |= target
-    matched = live.filter(union)
+    matched = _matched(targets)
     listed = sum(live.filter(target).count() for target in targets)
     counts = matched.aggregate(
         union=Count("id"),
