@@ -10,6 +10,7 @@ import io
 import json
 import os
 import random
+import secrets
 import statistics
 import sys
 import tempfile
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.update(
     DEBUG="false",
-    SECRET_KEY="bench-only-secret-key-of-at-least-32-bytes",
+    SECRET_KEY=secrets.token_urlsafe(50),
     DATABASE_URL=os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mifumo_bench"
     ),

@@ -12,6 +12,7 @@ queues. Usage: `make bench`, or .venv/bin/python bench/campaigns.py.
 """
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.update(
     DEBUG="false",
-    SECRET_KEY="bench-only-secret-key-of-at-least-32-bytes",
+    SECRET_KEY=secrets.token_urlsafe(50),
     DATABASE_URL=os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mifumo_bench"
     ),

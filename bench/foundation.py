@@ -7,6 +7,7 @@ untouched. Usage: `make bench` (or .venv/bin/python bench/foundation.py).
 
 import os
 import re
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -23,7 +24,7 @@ BASE = f"http://127.0.0.1:{PORT}"
 ENV = {
     **os.environ,
     "DEBUG": "false",
-    "SECRET_KEY": "bench-only-secret-key-of-at-least-32-bytes",
+    "SECRET_KEY": secrets.token_urlsafe(50),
     "DATABASE_URL": os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mifumo_bench"
     ),

@@ -12,6 +12,7 @@ BENCH_RECIPIENTS and BENCH_WEB_WORKERS / BENCH_WEB_THREADS narrow or reshape a r
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -25,7 +26,7 @@ BASE = f"http://127.0.0.1:{PORT}"
 DLR_TOKEN = "bench-dlr-token"
 os.environ.update(
     DEBUG="false",
-    SECRET_KEY="bench-only-secret-key-of-at-least-32-bytes",
+    SECRET_KEY=secrets.token_urlsafe(50),
     DATABASE_URL=os.environ.get(
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mifumo_bench"
     ),

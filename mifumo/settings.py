@@ -1,5 +1,7 @@
 """Mifumo settings, read from the environment (see .env.example)."""
 
+import hashlib
+import hmac
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -13,10 +15,22 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-_DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105
-SECRET_KEY = env.str("SECRET_KEY", default="") or (_DEV_SECRET_KEY if DEBUG else "")
-if not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+# No fallback, DEBUG or not: a key anyone can read in the source signs tokens anyone can forge.
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if len(SECRET_KEY) < 32:
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a random value of at least 32 characters. `make run` writes "
+        "one into .env on its first run (scripts/env_secrets.py); elsewhere set it in the "
+        "environment, e.g. from: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
+# Access and refresh tokens are signed with a key of their own, so it can be rotated (signing
+# every session out) without touching what SECRET_KEY protects; by default one derived from it.
+JWT_SIGNING_KEY = (
+    env.str("JWT_SIGNING_KEY", default="")
+    or hmac.new(SECRET_KEY.encode(), b"mifumo.jwt-signing-key", hashlib.sha256).hexdigest()
+)
+if len(JWT_SIGNING_KEY) < 32:
+    raise ImproperlyConfigured("JWT_SIGNING_KEY must be at least 32 characters when set.")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", ".localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -66,6 +80,7 @@ TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "mifumo.middleware.JsonErrorMiddleware",
+    "mifumo.input_limits.RequestLimitsMiddleware",
     "mifumo.ratelimit.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -140,6 +155,8 @@ EMAIL_VERIFICATION_MAX_AGE = env.int("EMAIL_VERIFICATION_MAX_AGE", default=60 * 
 VERIFICATION_CODE_TTL = timedelta(minutes=10)
 VERIFICATION_CODE_MAX_ATTEMPTS = 5
 INVITATION_TTL = timedelta(days=7)
+# The operator `manage.py demo_setup` creates on the first run; empty: a random one, shown once.
+OPERATOR_PASSWORD = env.str("OPERATOR_PASSWORD", default="")
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=60)),
@@ -148,7 +165,7 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": False,
     "UPDATE_LAST_LOGIN": False,
     "AUTH_HEADER_TYPES": ("Bearer",),
-    "SIGNING_KEY": SECRET_KEY,
+    "SIGNING_KEY": JWT_SIGNING_KEY,
 }
 
 REST_FRAMEWORK = {
@@ -156,9 +173,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "mifumo.input_limits.BoundedJSONParser",
+        "mifumo.input_limits.BoundedFormParser",
+        "mifumo.input_limits.BoundedMultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "mifumo.pagination.EnvelopePagination",
     "PAGE_SIZE": 20,
@@ -249,16 +266,21 @@ SMS_SEND_MAX_ATTEMPTS = 3
 SMS_RETRY_DELAYS = env.list("SMS_RETRY_DELAYS", cast=float, default=[15.0, 60.0])
 # Shorter delays are Celery countdowns; longer ones are released by the sweep.
 SMS_COUNTDOWN_MAX_SECONDS = 300
-# A retry this late past its time, or a message queued/sending this long, is swept again.
-SMS_RETRY_GRACE_SECONDS = env.int("SMS_RETRY_GRACE_SECONDS", default=60)
+# A retry this late past its time is swept again (its task died with a worker).
+SMS_RETRY_GRACE_SECONDS = env.int("SMS_RETRY_GRACE_SECONDS", default=30)
+# A message queued this long with the send queue empty lost its task; with batches still
+# waiting in the queue it may be among them, so only after the longer STALE time.
+SMS_OUTBOX_LOST_SECONDS = env.int("SMS_OUTBOX_LOST_SECONDS", default=30)
 SMS_OUTBOX_STALE_SECONDS = env.int("SMS_OUTBOX_STALE_SECONDS", default=300)
 SMS_SWEEP_MAX_MESSAGES = 100_000
 # Send capacity: segments per second per sender id, and the send workers a tenant may share.
 SMS_SENDER_SEGMENTS_PER_SECOND = env.float("SMS_SENDER_SEGMENTS_PER_SECOND", default=1000.0)
 SMS_SENDER_RATE_LIMITS = env.json("SMS_SENDER_RATE_LIMITS", default={})
 SMS_SEND_CONCURRENCY = env.int("SMS_SEND_CONCURRENCY", default=2)
-# A batch holds its tenant's slot at most this long; a killed worker's slot frees itself then.
-SMS_SEND_SLOT_LEASE_SECONDS = env.int("SMS_SEND_SLOT_LEASE_SECONDS", default=120)
+# A running batch renews the leases on its tenant's slot and on its claimed messages every
+# RENEW seconds (sms.leases); a killed worker's lapse this long after its last renewal.
+SMS_LEASE_SECONDS = env.int("SMS_LEASE_SECONDS", default=20)
+SMS_LEASE_RENEW_SECONDS = SMS_LEASE_SECONDS / 4
 SMS_THROTTLE_MAX_SLEEP_SECONDS = 2.0
 SMS_SLOT_RETRY_SECONDS = 1.0
 SMS_SLOT_WAIT_SECONDS = 0.5
@@ -334,7 +356,13 @@ MEDIA_URL = "media/"
 CONTACT_IMPORT_MAX_BYTES = 50 * 1024 * 1024
 # Files with more rows than this are imported by a worker; smaller ones answer at once.
 CONTACT_IMPORT_SYNC_ROWS = 1000
+# Files with more rows are refused; a worker finds out before it imports any of them.
+CONTACT_IMPORT_MAX_ROWS = env.int("CONTACT_IMPORT_MAX_ROWS", default=1_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = CONTACT_IMPORT_MAX_BYTES + 1024 * 1024
+# Bounds on every request (mifumo.input_limits): a larger body is a 413 before it is read.
+REQUEST_MAX_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
+JSON_MAX_DEPTH = 32
+PAGE_NUMBER_MAX = 1_000_000
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {

@@ -1,10 +1,12 @@
 """Settings for the test suite: the real Postgres and Redis, one Redis database per xdist worker."""
 
 import os
+import secrets
 
 _worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 os.environ["DEBUG"] = "false"
-os.environ.setdefault("SECRET_KEY", "test-only-secret-key-of-at-least-32-bytes")
+# A fresh key per run: no constant in the repository signs anything (platform/test_secrets.py).
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{10 + _worker}")
 
 from mifumo.settings import *  # noqa: E402, F403

@@ -1,37 +1,46 @@
-"""Settings come from the environment; production refuses to start without its secret."""
+"""Settings come from the environment; nothing starts without its own random secret."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+_PRINT = "import mifumo.settings as s; print(s.DEBUG, len(s.SECRET_KEY), s.JWT_SIGNING_KEY)"
 
 
 def _load_settings(**env) -> subprocess.CompletedProcess:
-    """Import the settings in a fresh interpreter; variables given here win over any .env."""
+    """Import the settings in a fresh interpreter. Variables given here win over any .env (an
+    empty one hides the file's value), as the environment does in production."""
     environment = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
     return subprocess.run(
-        [sys.executable, "-c", "import mifumo.settings as s; print(s.DEBUG, len(s.SECRET_KEY))"],
+        [sys.executable, "-c", _PRINT],
         cwd=ROOT,
-        env={**environment, "PYTHONPATH": str(ROOT), **env},
+        env={**environment, "PYTHONPATH": str(ROOT), "JWT_SIGNING_KEY": "", **env},
         capture_output=True,
         text=True,
         check=False,
     )
 
 
-def test_production_without_a_secret_key_refuses_to_start():
-    result = _load_settings(DEBUG="false", SECRET_KEY="")
+@pytest.mark.parametrize("debug", ["true", "false"])
+@pytest.mark.parametrize("secret_key", ["", "short-and-guessable"])
+def test_no_start_without_a_long_secret_key_debug_or_not(debug, secret_key):
+    result = _load_settings(DEBUG=debug, SECRET_KEY=secret_key)
 
     assert result.returncode != 0
-    assert "SECRET_KEY must be set" in result.stderr
+    assert "SECRET_KEY must be set to a random value" in result.stderr
 
 
-def test_production_with_a_secret_key_and_development_without_one_start():
-    production = _load_settings(DEBUG="false", SECRET_KEY="x" * 50)
-    development = _load_settings(DEBUG="true")
+def test_tokens_are_signed_with_a_key_of_their_own():
+    derived = _load_settings(DEBUG="false", SECRET_KEY="x" * 50)
+    other_secret = _load_settings(DEBUG="false", SECRET_KEY="y" * 50)
+    own = _load_settings(DEBUG="true", SECRET_KEY="x" * 50, JWT_SIGNING_KEY="j" * 40)
 
-    assert production.stdout.split() == ["False", "50"]
-    assert development.returncode == 0
-    assert development.stdout.split()[0] == "True"
+    debug, length, jwt_key = derived.stdout.split()
+    assert (debug, length) == ("False", "50")
+    assert jwt_key != "x" * 50 and len(jwt_key) == 64
+    assert other_secret.stdout.split()[2] != jwt_key
+    assert own.stdout.split() == ["True", "50", "j" * 40]

@@ -5,6 +5,7 @@ import re
 
 from django.core.management import call_command
 
+from accounts.models import User
 from integration.models import ApiKey
 from integration.services.keys import key_hash
 from tenants.models import Tenant
@@ -25,3 +26,15 @@ def test_the_first_run_shows_the_demo_key_once(db):
     assert ApiKey.objects.get(tenant=tenant).key_hash == key_hash(key)
     assert "mif_" not in second
     assert ApiKey.objects.filter(tenant=tenant).count() == 1
+
+
+def test_the_operator_gets_a_random_password_shown_once(db):
+    first = run()
+    second = run()
+
+    (password,) = re.findall(r"Password:\s+(\S+)\s+\(shown once", first)
+    admin = User.objects.get(email="admin@mifumo.local")
+    assert admin.check_password(password)
+    assert len(password) >= 16
+    assert password not in second
+    assert "changepassword" in second

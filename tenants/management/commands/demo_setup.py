@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -14,13 +16,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--email", default="admin@mifumo.local")
-        parser.add_argument("--password", default="mifumo-admin-2026")
+        parser.add_argument(
+            "--password",
+            default=settings.OPERATOR_PASSWORD,
+            help="The operator's password when created (default: OPERATOR_PASSWORD, else random)",
+        )
         parser.add_argument("--subdomain", default="demo")
 
     @transaction.atomic
     def handle(self, *args, email, password, subdomain, **options):
         admin = User.objects.filter(email=email).first()
+        shown_password = f"password set on the first run; reset: manage.py changepassword {email}"
         if admin is None:
+            # No fixed default: a known operator password is a known way in.
+            password = password or secrets.token_urlsafe(12)
+            shown_password = f"{password}  (shown once: copy it now)"
             admin = User.objects.create_superuser(
                 email=email,
                 password=password,
@@ -44,11 +54,12 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS("Mifumo is set up.")
             + f"""
-  Admin:        {base}/admin/   ({email} / {password})
+  Admin:        {base}/admin/   {email}
+  Password:     {shown_password}
   Swagger UI:   {base}/swagger/
   Demo tenant:  {tenant.name} (subdomain '{tenant.subdomain}', id {tenant.id})
   Sign in:      curl -s -X POST {base}/api/auth/login/ -H 'Content-Type: application/json' \\
-                  -d '{{"email": "{email}", "password": "{password}"}}'
+                  -d '{{"email": "{email}", "password": "<the password>"}}'
   SMS credits:  .venv/bin/python manage.py add_credits --tenant {tenant.subdomain} --credits 100
   SMS outbox:   .venv/bin/python manage.py sandbox_outbox
   API key:      {api_key}
