@@ -4,7 +4,7 @@ from django.contrib import admin
 from sms.providers import PROVIDERS
 from tenants.models import Domain, Invitation, Membership, Tenant
 
-SMS_PROVIDER_SETTING = "sms_provider"
+SMS_PROVIDER_SETTING = Tenant.SMS_PROVIDER_SETTING
 
 
 class TenantAdminForm(forms.ModelForm):

@@ -8,7 +8,15 @@ from django_tenants.models import DomainMixin, TenantMixin
 
 
 class Tenant(TenantMixin):
-    """A business using Mifumo. Its data lives in the schema `schema_name`."""
+    """A business using Mifumo. Its data lives in the schema `schema_name`.
+
+    `settings` holds the tenant's own preferences (the keys TenantSettingsSerializer allows)
+    beside keys only an operator sets in the admin (OPERATOR_SETTINGS), which the tenant's API
+    neither shows nor changes.
+    """
+
+    SMS_PROVIDER_SETTING = "sms_provider"
+    OPERATOR_SETTINGS = (SMS_PROVIDER_SETTING,)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
@@ -31,6 +39,24 @@ class Tenant(TenantMixin):
 
     def __str__(self):
         return f"{self.name} ({self.subdomain})"
+
+    @property
+    def sms_provider_name(self) -> str | None:
+        """The provider an operator picked for this tenant; None: the platform's."""
+        return (self.settings or {}).get(self.SMS_PROVIDER_SETTING) or None
+
+    @property
+    def own_settings(self) -> dict:
+        """The settings the tenant itself sets and sees."""
+        return {
+            key: value
+            for key, value in (self.settings or {}).items()
+            if key not in self.OPERATOR_SETTINGS
+        }
+
+    @property
+    def operator_settings(self) -> dict:
+        return {k: v for k, v in (self.settings or {}).items() if k in self.OPERATOR_SETTINGS}
 
 
 class Domain(DomainMixin):

@@ -5,8 +5,35 @@ from mifumo.phone import PhoneNumberField
 from tenants.models import Domain, Invitation, Membership, Role, Tenant
 
 
+class TenantSettingsSerializer(serializers.Serializer):
+    """The preferences a tenant keeps in its settings: an allow-list. The SMS provider and any
+    other operator setting is refused here; operators set them in the admin."""
+
+    default_sender_id = serializers.CharField(max_length=11, required=False, allow_blank=True)
+    language = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    date_format = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    notification_email = serializers.EmailField(required=False, allow_blank=True)
+    low_balance_alert_credits = serializers.IntegerField(
+        min_value=0, max_value=10**9, required=False
+    )
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        operator = [key for key in data if key in Tenant.OPERATOR_SETTINGS]
+        unknown = [key for key in data if key not in self.fields and key not in operator]
+        errors = {key: ["Set by an operator; a tenant cannot change it."] for key in operator}
+        errors |= {
+            key: [f"Not a tenant setting; allowed: {', '.join(self.fields)}."] for key in unknown
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
 class TenantSerializer(serializers.ModelSerializer):
     role = serializers.SerializerMethodField(help_text="The requesting user's role")
+    settings = TenantSettingsSerializer(source="own_settings", read_only=True)
     primary_domain = serializers.SerializerMethodField()
 
     class Meta:
@@ -52,12 +79,7 @@ class _TenantFieldsSerializer(serializers.Serializer):
     phone_number = PhoneNumberField(required=False, allow_blank=True, write_only=True)
     contact_email = serializers.EmailField(required=False, allow_blank=True)
     email = serializers.EmailField(required=False, allow_blank=True, write_only=True)
-    settings = serializers.JSONField(required=False)
-
-    def validate_settings(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Must be a JSON object.")
-        return value
+    settings = TenantSettingsSerializer(required=False)
 
     def validate(self, attrs):
         if "phone_number" in attrs:

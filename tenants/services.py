@@ -146,7 +146,11 @@ TENANT_EDITABLE_FIELDS = (
 
 
 def tenant_update(*, tenant: Tenant, data: dict) -> Tenant:
+    """Update what a tenant's managers may change. New `settings` replace the tenant's own
+    (already checked against TenantSettingsSerializer); the operator's keys stay as they are."""
     changes = {field: data[field] for field in TENANT_EDITABLE_FIELDS if field in data}
+    if "settings" in changes:
+        changes["settings"] = {**changes["settings"], **tenant.operator_settings}
     if "country" in changes:
         changes["country"] = country_code(changes["country"])
     if "timezone" in changes:

@@ -274,7 +274,7 @@ def test_read_without_a_token_is_401(api, a):
 def test_owners_and_admins_update_with_a_partial_body(api, a, role):
     response = api(getattr(a, role)).put(
         detail_url(a.tenant.id),
-        {"business_type": "wholesale", "country": "KEN", "settings": {"sender": "ACME"}},
+        {"business_type": "wholesale", "country": "KEN", "settings": {"default_sender_id": "ACME"}},
         format="json",
     )
 
@@ -284,7 +284,36 @@ def test_owners_and_admins_update_with_a_partial_body(api, a, role):
     assert data["name"] == "Tenant A"
     tenant = Tenant.objects.get(pk=a.tenant.pk)
     assert (tenant.business_type, tenant.country, tenant.name) == ("wholesale", "KE", "Tenant A")
-    assert tenant.settings == {"sender": "ACME"}
+    assert tenant.settings == {"default_sender_id": "ACME"}
+    assert data["settings"] == {"default_sender_id": "ACME"}
+
+
+@pytest.mark.parametrize(
+    "tenant_settings",
+    [{"sms_provider": "nonsense"}, {"sms_provider": "beem"}, {"anything_else": 1}],
+)
+def test_settings_outside_the_allow_list_are_refused(api, a, tenant_settings):
+    response = api(a.owner).put(
+        detail_url(a.tenant.id), {"settings": tenant_settings}, format="json"
+    )
+
+    assert_field_errors(response, "settings")
+    (key,) = tenant_settings
+    assert key in response.json()["errors"]["settings"]
+    assert Tenant.objects.get(pk=a.tenant.pk).settings == {}
+
+
+def test_the_operators_settings_survive_a_tenant_update_and_stay_hidden(api, a):
+    Tenant.objects.filter(pk=a.tenant.pk).update(settings={"sms_provider": "beem"})
+
+    response = api(a.owner).put(
+        detail_url(a.tenant.id), {"settings": {"language": "sw"}}, format="json"
+    )
+
+    assert ok_data(response)["settings"] == {"language": "sw"}
+    assert "beem" not in response.content.decode()
+    stored = Tenant.objects.get(pk=a.tenant.pk).settings
+    assert stored == {"language": "sw", "sms_provider": "beem"}
 
 
 def test_update_ignores_fields_a_manager_may_not_set(api, a):
