@@ -298,6 +298,8 @@ class Message(models.Model):
     scheduled_at = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     sending_at = models.DateTimeField(null=True, blank=True)
+    # The batch that claimed it while `sending`; a claim whose lease ended was a dead worker's.
+    claim_id = models.UUIDField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)

@@ -13,12 +13,14 @@ statement's (statement_timestamp()), so a retry due "now" is due even inside a l
 """
 
 import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import groupby
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
@@ -27,6 +29,7 @@ from django.utils import timezone
 from billing.services import credit_refund
 from integration.services.webhooks import message_events_emit
 from messaging.models import Message, SendRequest
+from sms.leases import claim_lease, claims_alive
 from sms.providers import get_provider
 from sms.providers.base import OutboundSms, SendResult, SmsProvider
 from sms.throttle import sender_segments_wait, tenant_send_slot
@@ -34,6 +37,7 @@ from webhooks.services import callback_routes_record
 
 Status = Message.Status
 SEND_INTERRUPTED = "SEND_INTERRUPTED"
+PROVIDER_UNAVAILABLE = "SMS_PROVIDER_UNAVAILABLE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +53,7 @@ class Claimed:
 
 def provider_for(tenant) -> SmsProvider:
     """The tenant's provider: an operator's override (tenants.admin), else SMS_PROVIDER."""
-    return get_provider((tenant.settings or {}).get("sms_provider") or None)
+    return get_provider(tenant.sms_provider_name)
 
 
 def outbox_enqueue(message_ids, *, countdown: float | None = None) -> None:
@@ -109,11 +113,11 @@ def outbox_send_release(*, send_request_id: str) -> int:
     return count + len(batch)
 
 
-def _claim(message_ids: list[str]) -> list[Claimed]:
+def _claim(message_ids: list[str], claim_id: str) -> list[Claimed]:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            UPDATE messaging_message AS m SET status = 'sending',
+            UPDATE messaging_message AS m SET status = 'sending', claim_id = %s,
                 sending_at = statement_timestamp(), attempts = m.attempts + 1, handed_at = NULL,
                 updated_at = statement_timestamp()
             -- a join on the batch's ids: each is one primary-key probe, whatever the stats say
@@ -129,7 +133,7 @@ def _claim(message_ids: list[str]) -> list[Claimed]:
             RETURNING m.id::text, m.recipient, m.text, m.sender, m.encoding, m.segments,
                 m.attempts
             """,
-            [message_ids],
+            [claim_id, message_ids],
         )
         return sorted((Claimed(*row) for row in cursor.fetchall()), key=lambda m: m.sender)
 
@@ -236,15 +240,21 @@ def _record(provider: SmsProvider, chunk: list[Claimed], results: list[SendResul
     messages_fail(failures)
 
 
-def _hand_over(provider: SmsProvider, chunk: list[Claimed]) -> None:
-    _set_status(
+def _hand_over(provider: SmsProvider, chunk: list[Claimed], claim_id: str) -> None:
+    stamped = _set_status(
         """
         UPDATE messaging_message SET handed_at = statement_timestamp(), provider = %s,
             updated_at = statement_timestamp()
-        WHERE id = ANY(%s::uuid[]) AND status = 'sending'
+        WHERE id = ANY(%s::uuid[]) AND status = 'sending' AND claim_id = %s
+        RETURNING id::text
         """,
-        [provider.name, [m.id for m in chunk]],
+        [provider.name, [m.id for m in chunk], claim_id],
     )
+    # Only what is still this batch's goes out: a message the sweep took back is another's.
+    still_ours = {row[0] for row in stamped}
+    chunk = [m for m in chunk if m.id in still_ours]
+    if not chunk:
+        return
     outbound = [
         OutboundSms(
             reference=m.id, to=m.recipient, text=m.text, sender=m.sender, encoding=m.encoding
@@ -263,22 +273,32 @@ def outbox_batch_send(*, message_ids: list[str]) -> int:
         if not granted:
             outbox_enqueue(message_ids, countdown=settings.SMS_SLOT_RETRY_SECONDS)
             return 0
-        claimed = _claim(message_ids)
-        if not claimed:
-            return 0
+        claim_id = str(uuid.uuid4())
+        with claim_lease(claim_id):
+            return _send_claimed(_claim(message_ids, claim_id), claim_id)
+
+
+def _send_claimed(claimed: list[Claimed], claim_id: str) -> int:
+    if not claimed:
+        return 0
+    try:
         provider = provider_for(connection.tenant)
-        waiting: list[Claimed] = []
-        for sender, group in groupby(claimed, key=lambda m: m.sender):
-            messages = list(group)
-            for start in range(0, len(messages), settings.SMS_PROVIDER_CHUNK_SIZE):
-                chunk = messages[start : start + settings.SMS_PROVIDER_CHUNK_SIZE]
-                if _throttle(sender, sum(m.segments for m in chunk)):
-                    waiting.extend(messages[start:])  # this sender's rate is spent for now
-                    break
-                _hand_over(provider, chunk)
-        # What a sender's rate did not allow goes back to the queue, as it was before the claim.
-        if waiting:
-            _requeue_unclaimed(waiting)
+    except ImproperlyConfigured as exc:
+        # Retrying cannot mend a provider that cannot be built: fail and refund now.
+        messages_fail({m.id: (PROVIDER_UNAVAILABLE, str(exc)) for m in claimed})
+        return len(claimed)
+    waiting: list[Claimed] = []
+    for sender, group in groupby(claimed, key=lambda m: m.sender):
+        messages = list(group)
+        for start in range(0, len(messages), settings.SMS_PROVIDER_CHUNK_SIZE):
+            chunk = messages[start : start + settings.SMS_PROVIDER_CHUNK_SIZE]
+            if _throttle(sender, sum(m.segments for m in chunk)):
+                waiting.extend(messages[start:])  # this sender's rate is spent for now
+                break
+            _hand_over(provider, chunk, claim_id)
+    # What a sender's rate did not allow goes back to the queue, as it was before the claim.
+    if waiting:
+        _requeue_unclaimed(waiting)
     return len(claimed)
 
 
@@ -308,11 +328,44 @@ def _requeue_unclaimed(messages: list[Claimed]) -> None:
     outbox_enqueue(ids, countdown=settings.SMS_SLOT_RETRY_SECONDS)
 
 
-def outbox_sweep() -> dict[str, int]:
+def send_queue_length() -> int:
+    """Batch tasks waiting in the broker's `sends` queue (0 when it was never declared)."""
+    from amqp.exceptions import ChannelError
+
+    from mifumo.celery import app
+
+    with app.connection_for_read() as broker:
+        try:
+            declared = broker.default_channel.queue_declare(queue="sends", passive=True)
+        except ChannelError:  # no such queue (Redis drops an empty list): nothing waits
+            return 0
+    return declared.message_count
+
+
+def _abandoned_claims(stale) -> Q:
+    """Messages left `sending` by a batch no longer at work: its claim's lease lapsed (a
+    killed worker, a task that raised) or, for a claim made before leases, it is stale."""
+    claims = {
+        str(claim_id)
+        for claim_id in Message.objects.filter(status=Status.SENDING)
+        .exclude(claim_id=None)
+        .values_list("claim_id", flat=True)
+        .distinct()
+    }
+    dead = claims - claims_alive(claims)
+    return Q(status=Status.SENDING) & (
+        Q(claim_id__in=dead) | Q(claim_id__isnull=True, sending_at__lt=stale)
+    )
+
+
+def outbox_sweep(*, send_queue_empty: bool = True) -> dict[str, int]:
     """Keep the current tenant's outbox moving; run by beat for every tenant.
 
-    Releases due scheduled messages, queues again what a lost task or a crashed worker left
-    behind, and fails (with a refund) messages whose hand-over was interrupted.
+    Releases due scheduled messages, queues again what a lost task or a killed worker left
+    behind, and fails (with a refund) messages whose hand-over was interrupted. A killed
+    worker's messages come back within its lease (SMS_LEASE_SECONDS) plus a sweep; a lost task's
+    within SMS_OUTBOX_LOST_SECONDS when the send queue is empty (`send_queue_empty`), else
+    after SMS_OUTBOX_STALE_SECONDS, since they may still wait in it.
     """
     now = timezone.now()
     stale = now - timedelta(seconds=settings.SMS_OUTBOX_STALE_SECONDS)
@@ -325,28 +378,29 @@ def outbox_sweep() -> dict[str, int]:
         )
         counts["released"] = len(due_ids)
 
-        never_handed = Message.objects.filter(
-            status=Status.SENDING, sending_at__lt=stale, handed_at__isnull=True
+        abandoned = _abandoned_claims(stale)
+        lost_ids = list(
+            Message.objects.filter(abandoned, handed_at__isnull=True).values_list("id", flat=True)
         )
-        lost_ids = list(never_handed.values_list("id", flat=True))
         # Never handed over, so that attempt did not happen.
         Message.objects.filter(pk__in=lost_ids, status=Status.SENDING).update(
             status=Status.QUEUED, attempts=Greatest(F("attempts") - 1, 0), updated_at=now
         )
         counts["recovered"] = len(lost_ids)
 
-        interrupted = Message.objects.filter(
-            status=Status.SENDING, sending_at__lt=stale, handed_at__isnull=False
-        ).values_list("id", flat=True)
+        interrupted = Message.objects.filter(abandoned, handed_at__isnull=False).values_list(
+            "id", flat=True
+        )
         message = "The worker stopped while handing it to the provider; not resent."
         counts["interrupted"] = messages_fail(
             {str(i): (SEND_INTERRUPTED, message) for i in interrupted}
         )
 
         retry_due = now - timedelta(seconds=settings.SMS_RETRY_GRACE_SECONDS)
+        lost = now - timedelta(seconds=settings.SMS_OUTBOX_LOST_SECONDS)
         # Queued long ago and never claimed, or a retry well past its time: the task is lost.
         stuck = Message.objects.filter(status=Status.QUEUED).filter(
-            Q(next_attempt_at__isnull=True, queued_at__lt=stale)
+            Q(next_attempt_at__isnull=True, queued_at__lt=lost if send_queue_empty else stale)
             | Q(next_attempt_at__isnull=False, next_attempt_at__lt=retry_due)
         )
         stuck_ids = list(stuck.values_list("id", flat=True)[: settings.SMS_SWEEP_MAX_MESSAGES])

@@ -59,9 +59,10 @@ def outbox_send_release(*, send_request_id: str, mark_contacted: bool = False) -
 def outbox_sweep_all() -> None:
     """Beat: sweep every tenant's outbox (scheduled releases, lost tasks, crashed workers)."""
     tenants = get_tenant_model().objects.exclude(schema_name__in=["public", "tenant_template"])
+    send_queue_empty = pipeline.send_queue_length() == 0
     for tenant in tenants.only("pk", "schema_name", "settings"):
         with tenant_context(tenant):
-            counts = pipeline.outbox_sweep()
+            counts = pipeline.outbox_sweep(send_queue_empty=send_queue_empty)
         if any(counts.values()):
             logger.info("Outbox sweep of %s: %s", tenant.schema_name, counts)
 

@@ -4,7 +4,8 @@
   overridden per sender by SMS_SENDER_RATE_LIMITS), as a generic cell rate algorithm with a
   one-second burst. A caller asks for n segments and is told how long to wait first.
 - Per-tenant share: a tenant holds at most half of the send workers' slots
-  (SMS_SEND_CONCURRENCY // 2, at least one), so one large send cannot starve the others.
+  (SMS_SEND_CONCURRENCY // 2, at least one), so one large send cannot starve the others. A slot
+  is a lease (sms.leases): renewed while its batch runs, back within seconds of a worker's death.
 """
 
 import contextlib
@@ -15,6 +16,7 @@ from django.conf import settings
 from django_redis import get_redis_connection
 
 from mifumo.principals import shared_key
+from sms.leases import heartbeat
 
 # KEYS[1] = the sender's theoretical arrival time; ARGV = segments, rate/s, burst seconds.
 # Returns 0 when granted (and books the segments), else the seconds to wait, as a string.
@@ -65,7 +67,7 @@ def tenant_send_slot(schema_name: str):
     """Yields True while this worker holds one of the tenant's send slots, False if they
     stay taken for SMS_SLOT_WAIT_SECONDS. A killed worker's slot frees itself when its lease
     runs out."""
-    lease_seconds = settings.SMS_SEND_SLOT_LEASE_SECONDS
+    lease_seconds = settings.SMS_LEASE_SECONDS
     redis = get_redis_connection("default")
     key = shared_key("sms", "tenant-slots", schema_name)
     holder = uuid.uuid4().hex
@@ -80,8 +82,16 @@ def tenant_send_slot(schema_name: str):
         if taken or time.monotonic() >= deadline:
             break
         time.sleep(_SLOT_POLL_SECONDS)
+    if not taken:
+        yield False
+        return
+
+    def renew():
+        redis.zadd(key, {holder: time.time() + lease_seconds}, xx=True)
+        redis.expire(key, lease_seconds + 1)
+
     try:
-        yield bool(taken)
+        with heartbeat(renew):
+            yield True
     finally:
-        if taken:
-            redis.zrem(key, holder)
+        redis.zrem(key, holder)

@@ -31,6 +31,7 @@ from tests.sms.helpers import balance_of, fund
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = 100
 CHUNK = 20
+LEASE_SECONDS = 2
 
 
 def start_worker(beem: FakeBeem) -> subprocess.Popen:
@@ -48,8 +49,8 @@ def start_worker(beem: FakeBeem) -> subprocess.Popen:
         "BEEM_SECRET_KEY": SECRET_KEY,
         "BEEM_SEND_URL": beem.send_url,
         "SMS_PROVIDER_CHUNK_SIZE": str(CHUNK),
-        # The killed worker's slot stays leased; a second slot lets the new worker go on.
-        "SMS_SEND_CONCURRENCY": "4",
+        # The killed worker's claim and slot leases lapse 2 s after its last heartbeat.
+        "SMS_LEASE_SECONDS": str(LEASE_SECONDS),
     }
     command = [sys.executable, "-m", "celery", "-A", "mifumo", "worker", "-Q", "sends"]
     return subprocess.Popen(
@@ -75,8 +76,9 @@ def statuses(tenant) -> dict[str, int]:
 
 def send_killing_a_worker(tenant, hand_over) -> tuple[list[str], dict[str, int]]:
     """Start a worker, call `hand_over()` (in the tenant) to give it messages, SIGKILL it with
-    the third provider chunk in Beem's hands, start another and sweep. Returns the references
-    Beem accepted and the sweep's counts, once every message is sent or failed."""
+    the third provider chunk in Beem's hands, start another and sweep as beat does. Returns the
+    references Beem accepted and the sweeps' counts, once every message is sent or failed,
+    which must be soon after the dead worker's lease lapsed."""
     celery_app.conf.task_always_eager = False
     workers = []
     try:
@@ -90,11 +92,17 @@ def send_killing_a_worker(tenant, hand_over) -> tuple[list[str], dict[str, int]]
             workers[0].send_signal(signal.SIGKILL)
             workers[0].wait()
 
+            killed_at = time.monotonic()
             workers.append(start_worker(beem))
-            time.sleep(1.1)  # past SMS_OUTBOX_STALE_SECONDS
-            with tenant_context(tenant):
-                counts = pipeline.outbox_sweep()
-            wait_for(lambda: set(statuses(tenant)) <= {"sent", "failed"})
+            counts = {"recovered": 0, "interrupted": 0, "requeued": 0}
+            while not set(statuses(tenant)) <= {"sent", "failed"}:
+                assert time.monotonic() - killed_at < LEASE_SECONDS + 15, statuses(tenant)
+                with tenant_context(tenant):
+                    swept = pipeline.outbox_sweep(
+                        send_queue_empty=pipeline.send_queue_length() == 0
+                    )
+                counts = {key: counts[key] + swept[key] for key in counts}
+                time.sleep(0.5)
             return [sms.reference for sms in beem.accepted], counts
     finally:
         celery_app.conf.task_always_eager = True
@@ -109,7 +117,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
 ):
     tenant = committed_tenant.tenant
     fund(tenant, MESSAGES)
-    settings.SMS_OUTBOX_STALE_SECONDS = 1
+    settings.SMS_OUTBOX_LOST_SECONDS = 1
     with tenant_context(tenant):
         messages = Message.objects.bulk_create(
             Message(
@@ -148,7 +156,7 @@ def test_a_worker_killed_mid_campaign_loses_nothing_and_sends_nothing_twice(
 ):
     tenant = committed_tenant.tenant
     fund(tenant, MESSAGES)
-    settings.SMS_OUTBOX_STALE_SECONDS = 1
+    settings.SMS_OUTBOX_LOST_SECONDS = 1
     make_contacts(tenant, MESSAGES, tags=["promo"])
     with tenant_context(tenant):
         campaign = campaign_create(
