@@ -37,13 +37,14 @@ class CallbackHandler(WSGIHandler):
     """A WSGIHandler whose middleware chain is CALLBACK_MIDDLEWARE, not settings.MIDDLEWARE."""
 
     def load_middleware(self, is_async=False):
+        from mifumo.input_limits import RequestLimitsMiddleware
         from mifumo.middleware import JsonErrorMiddleware
 
         self._view_middleware = []
         self._template_response_middleware = []
         self._exception_middleware = []
         handler = convert_exception_to_response(self._get_response)
-        for middleware in (PublicSchemaMiddleware, JsonErrorMiddleware):
+        for middleware in (PublicSchemaMiddleware, RequestLimitsMiddleware, JsonErrorMiddleware):
             handler = convert_exception_to_response(middleware(handler))
         self._middleware_chain = handler
 

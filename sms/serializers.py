@@ -10,6 +10,7 @@ from messaging.models import Message
 from messaging.selectors import template_get
 from messaging.services.messages import SendInput
 from mifumo.errors import ApplicationError, ErrorCode
+from mifumo.input_limits import PageNumberField
 from mifumo.phone import InvalidPhoneNumber, normalize_phone
 from sms.selectors import sender_id_check
 
@@ -208,12 +209,12 @@ class DeliveryReportsSerializer(serializers.Serializer):
 
 
 class RecipientPageQuerySerializer(serializers.Serializer):
-    page = serializers.IntegerField(required=False, min_value=1, default=1)
+    page = PageNumberField()
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
 
 
 class DeliveryReportsQuerySerializer(serializers.Serializer):
-    page = serializers.IntegerField(required=False, min_value=1, default=1)
+    page = PageNumberField()
     per_page = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
     status = serializers.ChoiceField(choices=Message.Status.choices, required=False)
     date_from = serializers.DateTimeField(required=False)

@@ -11,7 +11,8 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from mifumo.errors import ErrorCode, error_body
+from mifumo.errors import ApplicationError, ErrorCode, error_body
+from mifumo.input_limits import json_loads_bounded
 from sms.providers import get_provider
 from webhooks.services import status_events_store
 
@@ -48,11 +49,12 @@ def beem_delivery_report(request, token: str):
         return _error("Not found.", ErrorCode.NOT_FOUND, 404)
     try:
         body = request.body.decode()
-        payload = json.loads(body or "null")
+        payload = json_loads_bounded(body or "null")  # stored as jsonb: no NUL, bounded depth
     except ValueError:
         return _error("The body is not JSON.", ErrorCode.MALFORMED_REQUEST, 400)
-    # Stored as jsonb, which cannot hold a NUL character.
-    if not isinstance(payload, dict | list) or "\\u0000" in body:
+    except ApplicationError as exc:
+        return _error(exc.message, exc.code, 400)
+    if not isinstance(payload, dict | list):
         return _error("Expected a JSON object or list.", ErrorCode.MALFORMED_REQUEST, 400)
     reports = get_provider("beem").status_reports(payload)
     status_events_store(provider="beem", reports=reports, payload=body)
