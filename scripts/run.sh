@@ -1,15 +1,30 @@
 #!/usr/bin/env bash
-# Runs the web server, a Celery worker and Celery beat in the foreground; Ctrl-C stops all three.
+# Runs the web server, a Celery worker and Celery beat in the foreground, each supervised: one
+# that dies (a crash, an OOM kill) is started again a second later while the others go on
+# serving. Ctrl-C (or TERM) stops all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
-mkdir -p .run
+RUN_DIR=${RUN_DIR:-.run}
+mkdir -p "$RUN_DIR"
 trap 'trap - INT TERM EXIT; kill 0 2>/dev/null; wait' INT TERM EXIT
-# --timeout: starting a campaign to a million contacts creates its messages in the request
-# (18-23 s measured); gunicorn's default of 30 s would leave it no margin.
-$BIN/gunicorn mifumo.wsgi:application --bind "127.0.0.1:${PORT:-8000}" \
-  --workers "${WEB_WORKERS:-4}" --timeout 120 --access-logfile - &
-$BIN/celery -A mifumo worker --loglevel INFO --queues default,sends,webhooks,imports \
-  --concurrency "${CELERY_CONCURRENCY:-2}" --hostname "mifumo@%h" &
-$BIN/celery -A mifumo beat --loglevel INFO --schedule .run/celerybeat-schedule &
-wait -n
+
+supervise() {
+  local name=$1 status
+  shift
+  while true; do
+    "$@" && status=0 || status=$?
+    echo "run.sh: $name exited with status $status; starting it again in 1 s" >&2
+    sleep 1
+  done
+}
+
+supervise web "$BIN/gunicorn" -c mifumo/gunicorn.conf.py mifumo.wsgi:application \
+  --bind "127.0.0.1:${PORT:-8000}" --workers "${WEB_WORKERS:-4}" --timeout 120 \
+  --access-logfile - &
+supervise worker "$BIN/celery" -A mifumo worker --loglevel INFO \
+  --queues default,sends,webhooks,imports --concurrency "${CELERY_CONCURRENCY:-2}" \
+  --hostname "mifumo@%h" &
+supervise beat "$BIN/celery" -A mifumo beat --loglevel INFO \
+  --schedule "$RUN_DIR/celerybeat-schedule" &
+wait
