@@ -1,5 +1,25 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class SmsConfig(AppConfig):
     name = "sms"
+
+    def ready(self):
+        checks.register(sms_provider_check)
+
+
+def sms_provider_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """SMS_PROVIDER names a provider of the registry (`manage.py check`, run by `make test`)."""
+    from django.conf import settings
+
+    from sms.providers import PROVIDERS
+
+    if settings.SMS_PROVIDER in PROVIDERS:
+        return []
+    return [
+        checks.Error(
+            f"SMS_PROVIDER={settings.SMS_PROVIDER!r} is no provider; known: {sorted(PROVIDERS)}",
+            id="sms.E001",
+        )
+    ]

@@ -3,6 +3,7 @@ backoff, failures refunded, the sender's rate, the tenant's share, and the outbo
 
 import datetime as dt
 import threading
+import uuid
 
 import pytest
 from django.db import connection
@@ -15,6 +16,8 @@ from messaging.models import Message
 from messaging.services.messages import SendInput, message_send
 from mifumo.principals import shared_key
 from sms import pipeline
+from sms.apps import sms_provider_check
+from sms.leases import claim_lease
 from tests.envelope import ok_data
 from tests.fakes.beem import API_KEY, SECRET_KEY, FakeBeem
 from tests.fakes.server import CallbackSink
@@ -288,3 +291,42 @@ def test_a_twilio_send_and_its_signed_callback_round_trip(api, a, on_commit, set
     assert response.status_code == 200, response.content
     status_events_process()
     assert messages_of(a.tenant)[0].status == "delivered"
+
+
+def test_a_provider_that_cannot_be_built_fails_and_refunds_at_once(a, beem):
+    """An operator's mistake (a provider name the registry lacks) never loops in the sweep."""
+    fund(a.tenant, 5)
+    ids = queued_messages(a.tenant, 2)
+    a.tenant.settings = {"sms_provider": "nonsense"}
+
+    with tenant_context(a.tenant):
+        assert pipeline.outbox_batch_send(message_ids=ids) == 2
+        failed = list(Message.objects.filter(pk__in=ids).values_list("status", "error_code"))
+
+    assert failed == [("failed", pipeline.PROVIDER_UNAVAILABLE)] * 2
+    assert balance_of(a.tenant) == 7  # both credits back
+    assert beem.accepted == []
+
+
+def test_the_sweep_takes_back_a_lapsed_claim_at_once_and_leaves_a_live_one(a, beem):
+    live, lapsed = str(uuid.uuid4()), str(uuid.uuid4())
+    with tenant_context(a.tenant):
+        held, dropped = queued_messages(a.tenant, 2)
+        now = timezone.now()
+        Message.objects.filter(pk=held).update(status="sending", sending_at=now, claim_id=live)
+        Message.objects.filter(pk=dropped).update(
+            status="sending", sending_at=now, claim_id=lapsed, attempts=1
+        )
+
+        with claim_lease(live):
+            counts = pipeline.outbox_sweep()
+
+        assert counts["recovered"] == 1
+        assert Message.objects.get(pk=held).status == "sending"
+        assert (Message.objects.get(pk=dropped).status, counts["interrupted"]) == ("queued", 0)
+
+
+def test_an_unknown_default_provider_fails_the_system_check(settings):
+    settings.SMS_PROVIDER = "nonsense"
+
+    assert [error.id for error in sms_provider_check()] == ["sms.E001"]
