@@ -74,11 +74,27 @@ def statuses(tenant) -> dict[str, int]:
         return {status: list(rows).count(status) for status in set(rows)}
 
 
-def send_killing_a_worker(tenant, hand_over) -> tuple[list[str], dict[str, int]]:
-    """Start a worker, call `hand_over()` (in the tenant) to give it messages, SIGKILL it with
-    the third provider chunk in Beem's hands, start another and sweep as beat does. Returns the
-    references Beem accepted and the sweeps' counts, once every message is sent or failed,
-    which must be soon after the dead worker's lease lapsed."""
+def kill_the_worker(workers: list, beem: FakeBeem) -> None:
+    workers[0].send_signal(signal.SIGKILL)
+    workers[0].wait()
+    workers.append(start_worker(beem))
+
+
+def cut_the_database_connections(workers: list, beem: FakeBeem) -> None:
+    """What a Postgres restart does to a worker: every connection it holds is dropped."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] >= 1
+
+
+def send_through(tenant, hand_over, disrupt=kill_the_worker) -> tuple[list[str], dict[str, int]]:
+    """Start a worker, call `hand_over()` (in the tenant) to give it messages, `disrupt` it with
+    the third provider chunk in Beem's hands, and sweep as beat does. Returns the references
+    Beem accepted and the sweeps' counts, once every message is sent or failed, which must be
+    soon after the disruption (the dead worker's lease is LEASE_SECONDS)."""
     celery_app.conf.task_always_eager = False
     workers = []
     try:
@@ -86,17 +102,14 @@ def send_killing_a_worker(tenant, hand_over) -> tuple[list[str], dict[str, int]]
             workers.append(start_worker(beem))
             with tenant_context(tenant):
                 hand_over()
-            # Two chunks through, the third one in the provider's hands: kill.
+            # Two chunks through, the third one in the provider's hands: disrupt.
             wait_for(lambda: beem.accepted_count >= 2 * CHUNK)
             time.sleep(0.2)
-            workers[0].send_signal(signal.SIGKILL)
-            workers[0].wait()
-
-            killed_at = time.monotonic()
-            workers.append(start_worker(beem))
+            disrupt(workers, beem)
+            disrupted_at = time.monotonic()
             counts = {"recovered": 0, "interrupted": 0, "requeued": 0}
             while not set(statuses(tenant)) <= {"sent", "failed"}:
-                assert time.monotonic() - killed_at < LEASE_SECONDS + 15, statuses(tenant)
+                assert time.monotonic() - disrupted_at < LEASE_SECONDS + 15, statuses(tenant)
                 with tenant_context(tenant):
                     swept = pipeline.outbox_sweep(
                         send_queue_empty=pipeline.send_queue_length() == 0
@@ -111,13 +124,7 @@ def send_killing_a_worker(tenant, hand_over) -> tuple[list[str], dict[str, int]]
             worker.wait()
 
 
-@committed
-def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
-    committed_tenant, settings
-):
-    tenant = committed_tenant.tenant
-    fund(tenant, MESSAGES)
-    settings.SMS_OUTBOX_LOST_SECONDS = 1
+def queued_batch(tenant) -> list[str]:
     with tenant_context(tenant):
         messages = Message.objects.bulk_create(
             Message(
@@ -132,11 +139,10 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
             )
             for n in range(MESSAGES)
         )
-    accepted, counts = send_killing_a_worker(
-        tenant, lambda: outbox_batch_send.delay(message_ids=[str(m.pk) for m in messages])
-    )
+    return [str(m.pk) for m in messages]
 
-    assert counts["recovered"] > 0
+
+def assert_each_sent_once_or_failed_interrupted(tenant, accepted: list[str]) -> None:
     final = statuses(tenant)
     assert sum(final.values()) == MESSAGES
     assert len(accepted) == len(set(accepted)), "a message reached the provider twice"
@@ -147,7 +153,41 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
             pipeline.SEND_INTERRUPTED
         }
     assert {str(pk) for pk in sent} <= set(accepted)
-    assert final.get("failed", 0) <= CHUNK  # at most the chunk in flight when it died
+    assert final.get("failed", 0) <= CHUNK  # at most the chunk in flight when it happened
+
+
+@committed
+def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
+    committed_tenant, settings
+):
+    tenant = committed_tenant.tenant
+    fund(tenant, MESSAGES)
+    settings.SMS_OUTBOX_LOST_SECONDS = 1
+    ids = queued_batch(tenant)
+
+    accepted, counts = send_through(tenant, lambda: outbox_batch_send.delay(message_ids=ids))
+
+    assert counts["recovered"] > 0
+    assert_each_sent_once_or_failed_interrupted(tenant, accepted)
+
+
+@committed
+def test_a_database_restart_mid_batch_loses_nothing_and_sends_nothing_twice(
+    committed_tenant, settings
+):
+    tenant = committed_tenant.tenant
+    fund(tenant, MESSAGES)
+    settings.SMS_OUTBOX_LOST_SECONDS = 1
+    ids = queued_batch(tenant)
+
+    accepted, counts = send_through(
+        tenant,
+        lambda: outbox_batch_send.delay(message_ids=ids),
+        disrupt=cut_the_database_connections,
+    )
+
+    assert counts["recovered"] > 0  # the batch's claim ended with its task, not its lease
+    assert_each_sent_once_or_failed_interrupted(tenant, accepted)
 
 
 @committed
@@ -166,9 +206,7 @@ def test_a_worker_killed_mid_campaign_loses_nothing_and_sends_nothing_twice(
                 "target_criteria": {"tags": ["promo"]},
             }
         )
-    accepted, _ = send_killing_a_worker(
-        tenant, lambda: campaign_start(campaign=campaign, tenant=tenant)
-    )
+    accepted, _ = send_through(tenant, lambda: campaign_start(campaign=campaign, tenant=tenant))
 
     assert len(accepted) == len(set(accepted)), "a message reached the provider twice"
     with tenant_context(tenant):
