@@ -35,7 +35,8 @@ if len(JWT_SIGNING_KEY) < 32:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", ".localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PORT = env.int("PORT", default=8000)
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{PORT}")
+# Links the app prints and emails follow PORT unless these say otherwise.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="") or f"http://127.0.0.1:{PORT}"
 # New tenants get the primary domain <subdomain>.<TENANT_BASE_DOMAIN>.
 TENANT_BASE_DOMAIN = env.str("TENANT_BASE_DOMAIN", default="localhost")
 # Hosts that serve the API itself; no tenant may claim them as a domain.
@@ -343,7 +344,7 @@ WEBHOOK_COUNTDOWN_MAX_SECONDS = 300
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Mifumo <no-reply@mifumo.local>")
 # Where links in emails point (the dashboard frontend).
-FRONTEND_URL = env.str("FRONTEND_URL", default=PUBLIC_BASE_URL)
+FRONTEND_URL = env.str("FRONTEND_URL", default="") or PUBLIC_BASE_URL
 
 # --- I18N, static
 LANGUAGE_CODE = "en-us"

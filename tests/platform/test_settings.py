@@ -44,3 +44,17 @@ def test_tokens_are_signed_with_a_key_of_their_own():
     assert jwt_key != "x" * 50 and len(jwt_key) == 64
     assert other_secret.stdout.split()[2] != jwt_key
     assert own.stdout.split() == ["True", "50", "j" * 40]
+
+
+def test_the_links_follow_port_unless_set():
+    printed = "import mifumo.settings as s; print(s.PUBLIC_BASE_URL, s.FRONTEND_URL)"
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), "PORT": "8123"}
+    unset = {**environment, "PUBLIC_BASE_URL": "", "FRONTEND_URL": ""}
+    chosen = {**environment, "PUBLIC_BASE_URL": "https://api.example.com", "FRONTEND_URL": ""}
+
+    def run(env):
+        command = [sys.executable, "-c", printed]
+        return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True).stdout
+
+    assert run(unset).split() == ["http://127.0.0.1:8123"] * 2
+    assert run(chosen).split() == ["https://api.example.com"] * 2

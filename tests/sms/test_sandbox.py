@@ -1,3 +1,4 @@
+import io
 import json
 
 from django.core.management import call_command
@@ -64,4 +65,15 @@ def test_sandbox_outbox_command_prints_text_and_json(db, capsys):
 def test_sandbox_outbox_command_says_when_empty(db, capsys):
     call_command("sandbox_outbox")
 
-    assert "empty" in capsys.readouterr().out
+    assert "has no messages" in capsys.readouterr().out
+
+
+def test_an_empty_outbox_says_where_it_looked(db, settings):
+    settings.REDIS_URL = "redis://:hunter2@127.0.0.1:6379/10"
+    out = io.StringIO()
+
+    call_command("sandbox_outbox", "--to", "0712000009", stdout=out)
+
+    assert "redis://:***@127.0.0.1:6379/10" in out.getvalue()
+    assert "+255712000009" in out.getvalue()
+    assert "hunter2" not in out.getvalue()

@@ -1,5 +1,7 @@
 import json
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from mifumo.phone import InvalidPhoneNumber, normalize_phone
@@ -26,10 +28,24 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(entries, indent=2))
             return
         if not entries:
-            self.stdout.write("The sandbox outbox is empty.")
+            # A server run with another REDIS_URL keeps its outbox elsewhere: say where we looked.
+            where = _redacted(settings.REDIS_URL)
+            matching = f" for {to}" if to else ""
+            self.stdout.write(
+                f"The sandbox outbox in {where} has no messages{matching}. (Is the server using "
+                "this REDIS_URL, and SMS_PROVIDER=sandbox?)"
+            )
             return
         for entry in entries:
             self.stdout.write(
                 f"{entry['accepted_at']}  {entry['sender']} -> {entry['to']}  "
                 f"[{entry['provider_message_id']}]\n    {entry['text']}"
             )
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password."""
+    parts = urlsplit(url)
+    if parts.password:
+        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
+    return parts.geturl()
