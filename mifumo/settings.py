@@ -220,6 +220,8 @@ SWAGGER_SETTINGS = {
         }
     },
     "USE_SESSION_AUTH": False,
+    # `manage.py generate_swagger` reads the title and version from here.
+    "DEFAULT_INFO": "mifumo.urls.api_info",
 }
 
 # --- Celery (tenant-aware tasks carry their schema in a header)
