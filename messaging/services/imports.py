@@ -4,6 +4,9 @@ Rows are checked in Python (phone, email, tags; any other column becomes an attr
 each chunk is COPYed into a temporary table and merged with a handful of set-based
 statements: match by phone, then by email; update or skip the matches; insert the rest.
 Good rows are saved and bad ones reported as {row, field, message}.
+
+Row counts come from rows actually read, never from what a file states about itself: an XLSX
+`<dimension>` may be missing (openpyxl would then know no size) or lie (it would stop there).
 """
 
 import csv
@@ -11,9 +14,12 @@ import io
 import json
 import logging
 import re
+import tempfile
+import zipfile
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import NamedTuple
 
 from django.conf import settings
@@ -40,6 +46,9 @@ MAX_EMAIL_LENGTH = 254
 MAX_TAG_LENGTH = 64
 CHUNK_ROWS = 50_000
 XLSX_MAGIC = b"PK\x03\x04"
+# Opening a workbook parses all its shared strings, and every sheet without a <dimension> to its
+# end, however few rows are then read: the request opens only workbooks this small unpacked.
+XLSX_REQUEST_MAX_UNPACKED_BYTES = 4 * 1024 * 1024
 
 
 def _file_error(message: str) -> ApplicationError:
@@ -106,13 +115,31 @@ def check_file(raw: bytes) -> None:
         raise _file_error(f"The file is larger than {limit}.")
 
 
-def _xlsx_sheet(raw: bytes):
+def check_row_count(rows: int) -> None:
+    if rows > settings.CONTACT_IMPORT_MAX_ROWS:
+        raise _file_error(f"The file has more than {settings.CONTACT_IMPORT_MAX_ROWS:,} rows.")
+
+
+def _xlsx_unpacked_bytes(raw: bytes) -> int:
+    """An upper bound on what opening the workbook parses: zipfile never inflates a part
+    beyond the size the archive states for it."""
+    try:
+        return sum(part.file_size for part in zipfile.ZipFile(io.BytesIO(raw)).infolist())
+    except Exception as exc:  # zipfile raises several types for a damaged archive
+        raise _file_error("The XLSX file could not be read.") from exc
+
+
+def _xlsx_rows(raw: bytes) -> Iterator[tuple]:
+    """The first sheet's rows as stored, streamed: its `<dimension>` is dropped, or openpyxl
+    would end at the last row it names and cut each row to its last column."""
     from openpyxl import load_workbook
 
     try:
-        return load_workbook(io.BytesIO(raw), read_only=True, data_only=True).worksheets[0]
+        sheet = load_workbook(io.BytesIO(raw), read_only=True, data_only=True).worksheets[0]
     except Exception as exc:  # openpyxl raises many types for a damaged workbook
         raise _file_error("The XLSX file could not be read.") from exc
+    sheet.reset_dimensions()
+    return sheet.iter_rows(values_only=True)
 
 
 def _cell_text(value) -> str:
@@ -138,20 +165,14 @@ def _read_errors_as_file_errors(rows: Iterator[list[str]]) -> Iterator[list[str]
 
 class Table(NamedTuple):
     header: list[str]  # lower-cased
-    rows: Iterator[list[str]]
-    total_rows: int  # data rows: exact for CSV without quoted newlines; XLSX from its sheet
+    rows: Iterator[list[str]]  # read lazily: how many there are is known once they are read
 
 
 def read_table(raw: bytes, file_format: str) -> Table:
-    """Open the file once: its header (which must name a phone column), rows and row count."""
+    """Open the file: its header (which must name a phone column) and its data rows."""
     if file_format == "xlsx":
-        sheet = _xlsx_sheet(raw)
-        total_rows = max((sheet.max_row or 1) - 1, 0)
-        rows = _read_errors_as_file_errors(
-            [_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)
-        )
+        rows = _read_errors_as_file_errors([_cell_text(v) for v in row] for row in _xlsx_rows(raw))
     else:
-        total_rows = max(raw.rstrip(b"\r\n").count(b"\n"), 0)
         if b"\x00" in raw:
             raise _file_error("The CSV file must be UTF-8 text (it holds NUL bytes: UTF-16?).")
         try:
@@ -162,7 +183,28 @@ def read_table(raw: bytes, file_format: str) -> Table:
     header = [h.strip().lower() for h in next(rows, [])]
     if not any(column in header for column in PHONE_COLUMNS):
         raise _file_error(f"The file needs a phone column: one of {', '.join(PHONE_COLUMNS)}.")
-    return Table(header, rows, total_rows)
+    return Table(header, rows)
+
+
+def read_counted(raw: bytes, file_format: str, spool) -> tuple[Table, int]:
+    """The file's header, rows and row count, read to its end (up to the row limit) before any
+    row is imported. A CSV is then read again, which costs less than keeping it; an XLSX is
+    parsed only once, into `spool` (a text file) as CSV: openpyxl reads a few thousand rows a
+    second."""
+    header, rows = read_table(raw, file_format)
+    limit = settings.CONTACT_IMPORT_MAX_ROWS
+    if file_format == "csv":
+        count = sum(1 for _ in islice(rows, limit + 1))
+        check_row_count(count)
+        return read_table(raw, file_format), count
+    writer = csv.writer(spool)
+    count = 0
+    for row in islice(rows, limit + 1):
+        writer.writerow(row)
+        count += 1
+    check_row_count(count)
+    spool.seek(0)
+    return Table(header, _read_errors_as_file_errors(csv.reader(spool))), count
 
 
 # --- Validating rows
@@ -397,28 +439,41 @@ def contacts_import(
 ) -> ImportReport | ContactImport:
     """Check the file, then import it at once (a report) or hand it to a worker (the job).
 
-    A bad file (empty, too large, not CSV/XLSX, wrong encoding, no phone column) is refused
-    here, whichever way it would run.
+    The request's work is bounded whatever the file says about itself: it reads at most
+    CONTACT_IMPORT_SYNC_ROWS + 1 data rows and opens no workbook over
+    XLSX_REQUEST_MAX_UNPACKED_BYTES unpacked. A file that ends within those rows is imported at
+    once; any other goes to the worker, which counts it first. A bad file (empty, too large, not
+    CSV/XLSX, wrong encoding, no phone column, over CONTACT_IMPORT_MAX_ROWS within the rows
+    read) is refused here, whichever way it would run; a workbook too large to open here is
+    checked by the worker.
     """
     check_file(raw)
     file_format = file_format_of(raw, file_name)
-    table = read_table(raw, file_format)
     options = {"update_existing": update_existing, "skip_duplicates": skip_duplicates}
-    if table.total_rows <= settings.CONTACT_IMPORT_SYNC_ROWS:
-        return _import_now(table, region=region, created_by_id=created_by.pk, **options)
-    return _import_queue(
-        raw, file_format=file_format, total_rows=table.total_rows, created_by=created_by, **options
-    )
+    if file_format == "xlsx" and _xlsx_unpacked_bytes(raw) > XLSX_REQUEST_MAX_UNPACKED_BYTES:
+        return _import_queue(raw, file_format=file_format, created_by=created_by, **options)
+    header, rows = read_table(raw, file_format)
+    head = list(islice(rows, settings.CONTACT_IMPORT_SYNC_ROWS + 1))
+    check_row_count(len(head))
+    if len(head) <= settings.CONTACT_IMPORT_SYNC_ROWS:
+        return _import_now(header, head, region=region, created_by_id=created_by.pk, **options)
+    return _import_queue(raw, file_format=file_format, created_by=created_by, **options)
 
 
 def _import_now(
-    table: Table, *, region: str, update_existing: bool, skip_duplicates: bool, created_by_id
+    header: list[str],
+    rows: list[list[str]],
+    *,
+    region: str,
+    update_existing: bool,
+    skip_duplicates: bool,
+    created_by_id,
 ) -> ImportReport:
     """All rows within the request, in one transaction."""
     report = ImportReport()
     with transaction.atomic():
         merge_rows(
-            prepare_rows(list(valid_rows(table.header, table.rows, region=region, report=report))),
+            prepare_rows(list(valid_rows(header, rows, region=region, report=report))),
             report=report,
             update_existing=update_existing,
             skip_duplicates=skip_duplicates,
@@ -431,17 +486,16 @@ def _import_queue(
     raw: bytes,
     *,
     file_format: str,
-    total_rows: int,
     update_existing: bool,
     skip_duplicates: bool,
     created_by,
 ) -> ContactImport:
-    """Keep the file and hand it to a worker on the `imports` queue once this commits."""
+    """Keep the file and hand it to a worker on the `imports` queue once this commits; its
+    `total_rows` stays 0 until the worker has counted them."""
     from messaging.tasks import contact_import_run
 
     job = ContactImport(
         file_format=file_format,
-        total_rows=total_rows,
         update_existing=update_existing,
         skip_duplicates=skip_duplicates,
         created_by=created_by,
@@ -522,34 +576,36 @@ _CHUNK_SETTINGS = "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin =
 
 
 def _run_chunks(job: ContactImport, region: str) -> None:
-    """Merge chunk after chunk, each committed with its progress. The next chunk is parsed and
-    validated in a second thread meanwhile: pure Python, while Postgres (in its own process)
-    merges this one, so the two cores work at once. The database is used from this thread only.
+    """Count the rows, then merge chunk after chunk, each committed with its progress. The next
+    chunk is validated in a second thread meanwhile: pure Python, while Postgres (in its own
+    process) merges this one, so the two cores work at once. The database is used from this
+    thread only. A file over the row limit fails before any of its rows is merged.
     """
-    with job.file.open("rb") as handle:
-        raw = handle.read()
-    header, rows, _ = read_table(raw, job.file_format)
-    done_before = job.rows_done
-    for _ in range(done_before):  # rows a previous run already committed
-        next(rows, None)
-    before = ImportReport(job.imported_count, job.updated_count, job.skipped_count, job.errors)
-    merged = ImportReport()
-    chunks = _validated_chunks(header, rows, region=region, first_row=done_before + 2)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="contact-import") as validator:
-        pending = validator.submit(next, chunks, None)
-        while (chunk := pending.result()) is not None:
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
+        with job.file.open("rb") as handle:
+            (header, rows), job.total_rows = read_counted(handle.read(), job.file_format, spool)
+        job.save(update_fields=["total_rows"])
+        done_before = job.rows_done
+        for _ in range(done_before):  # rows a previous run already committed
+            next(rows, None)
+        before = ImportReport(job.imported_count, job.updated_count, job.skipped_count, job.errors)
+        merged = ImportReport()
+        chunks = _validated_chunks(header, rows, region=region, first_row=done_before + 2)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="contact-import") as validator:
             pending = validator.submit(next, chunks, None)
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(_CHUNK_SETTINGS)
-                merge_rows(
-                    chunk.prepared,
-                    report=merged,
-                    update_existing=job.update_existing,
-                    skip_duplicates=job.skip_duplicates,
-                    created_by_id=job.created_by_id,
-                )
-                job.rows_done = done_before + chunk.rows_read
-                _save_progress(job, ImportReport.combined(before, chunk.checked, merged))
+            while (chunk := pending.result()) is not None:
+                pending = validator.submit(next, chunks, None)
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute(_CHUNK_SETTINGS)
+                    merge_rows(
+                        chunk.prepared,
+                        report=merged,
+                        update_existing=job.update_existing,
+                        skip_duplicates=job.skip_duplicates,
+                        created_by_id=job.created_by_id,
+                    )
+                    job.rows_done = done_before + chunk.rows_read
+                    _save_progress(job, ImportReport.combined(before, chunk.checked, merged))
 
 
 def _save_progress(job: ContactImport, report: ImportReport) -> None:
