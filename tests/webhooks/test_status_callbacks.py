@@ -150,11 +150,20 @@ def test_a_wrong_token_or_no_token_is_404(api, a, on_commit, settings):
     assert reload(a.tenant, message).status == "sent"
 
 
-@pytest.mark.parametrize("body", ["not json", '"a string"', '{"status": "x\\u0000"}', b"\xff"])
-def test_a_body_that_is_not_a_json_object_is_400(api, body):
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ("not json", "MALFORMED_REQUEST"),
+        ('"a string"', "MALFORMED_REQUEST"),
+        (b"\xff", "MALFORMED_REQUEST"),
+        ('{"status": "x\\u0000"}', "INVALID_CHARACTERS"),  # jsonb cannot store it
+        ("[" * 2_000 + "]" * 2_000, "NESTING_TOO_DEEP"),
+    ],
+)
+def test_a_body_that_is_not_a_json_object_is_400(api, body, code):
     response = api().post(BEEM_URL, body, content_type="application/json")
 
-    assert_error(response, 400, "MALFORMED_REQUEST")
+    assert_error(response, 400, code)
 
 
 def test_unreadable_reports_are_skipped(api, a, on_commit):
