@@ -29,11 +29,20 @@ class User(AbstractBaseUser, PermissionsMixin):
     Created inactive at registration; verifying the SMS code activates the account.
     """
 
+    class Theme(models.TextChoices):
+        LIGHT = "light", "Light"
+        DARK = "dark", "Dark"
+        SYSTEM = "system", "Follow the device"
+
     email = models.EmailField(unique=True)
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
     phone_number = models.CharField(max_length=32, blank=True, help_text="E.164")
     timezone = models.CharField(max_length=64, default="Africa/Dar_es_Salaam")
+    language = models.CharField(
+        max_length=16, default="en", help_text="A language code of settings.LANGUAGES"
+    )
+    theme = models.CharField(max_length=16, choices=Theme.choices, default=Theme.SYSTEM)
     is_active = models.BooleanField(default=False)
     is_staff = models.BooleanField(default=False)
     phone_verified = models.BooleanField(default=False)
@@ -75,11 +84,13 @@ class VerificationCode(models.Model):
     """A 6-digit code sent by SMS, kept only as an HMAC.
 
     Status: live (not consumed, not expired, attempts < max) -> consumed. Issuing a new code
-    consumes the user's live ones.
+    consumes the user's live ones of the same purpose; a code with max wrong attempts is burnt
+    (refused even with the right digits) until a new one is issued.
     """
 
     class Purpose(models.TextChoices):
         ACTIVATION = "activation", "Account activation"
+        PASSWORD_RESET = "password_reset", "Password reset"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="verification_codes")
     purpose = models.CharField(max_length=32, choices=Purpose.choices)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from drf_yasg.utils import swagger_serializer_method
 from rest_framework import serializers
 
@@ -7,7 +8,9 @@ from tenants.services import country_code
 
 
 class UserSerializer(serializers.ModelSerializer):
-    last_login_at = serializers.DateTimeField(source="last_login", read_only=True)
+    last_login_at = serializers.DateTimeField(source="last_login", read_only=True, allow_null=True)
+    # A model property: without a declared type the schema would call it a string.
+    is_verified = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = User
@@ -20,6 +23,8 @@ class UserSerializer(serializers.ModelSerializer):
             "short_name",
             "phone_number",
             "timezone",
+            "language",
+            "theme",
             "is_verified",
             "is_active",
             "phone_verified",
@@ -91,10 +96,26 @@ class _EmailOrPhoneSerializer(serializers.Serializer):
         return attrs
 
 
-class VerifyCodeSerializer(_EmailOrPhoneSerializer):
-    code = serializers.RegexField(
-        r"^\s*\d{6}\s*$", error_messages={"invalid": "Enter the 6-digit code."}
+def _six_digits(**kwargs) -> serializers.RegexField:
+    return serializers.RegexField(
+        r"^\s*\d{6}\s*$", error_messages={"invalid": "Enter the 6-digit code."}, **kwargs
     )
+
+
+class VerifyCodeSerializer(_EmailOrPhoneSerializer):
+    """The code spelled `code` or, as the SMS routes of the dashboard send it,
+    `verification_code`; either way the service gets `code`."""
+
+    code = _six_digits(required=False)
+    verification_code = _six_digits(required=False)
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        spelled_long = attrs.pop("verification_code", None)
+        attrs["code"] = attrs.get("code") or spelled_long
+        if not attrs["code"]:
+            raise serializers.ValidationError({"code": ["Enter the 6-digit code."]})
+        return attrs
 
 
 class ResendActivationSerializer(_EmailOrPhoneSerializer):
@@ -143,13 +164,23 @@ class ProfileSerializer(UserSerializer):
         return MembershipSummarySerializer(membership).data if membership else None
 
 
-class ProfileUpdateSerializer(serializers.Serializer):
+class PreferencesSerializer(serializers.Serializer):
+    timezone = serializers.CharField(
+        max_length=64, required=False, help_text="An IANA time zone, e.g. Africa/Dar_es_Salaam"
+    )
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False)
+    theme = serializers.ChoiceField(choices=User.Theme.choices, required=False)
+
+
+class NotificationSettingsSerializer(serializers.Serializer):
+    email_notifications = serializers.BooleanField(required=False)
+    sms_notifications = serializers.BooleanField(required=False)
+
+
+class ProfileUpdateSerializer(PreferencesSerializer, NotificationSettingsSerializer):
     first_name = serializers.CharField(max_length=150, required=False)
     last_name = serializers.CharField(max_length=150, required=False)
     phone_number = PhoneNumberField(required=False)
-    timezone = serializers.CharField(max_length=64, required=False)
-    email_notifications = serializers.BooleanField(required=False)
-    sms_notifications = serializers.BooleanField(required=False)
 
 
 class PasswordChangeSerializer(serializers.Serializer):
@@ -168,3 +199,19 @@ class PasswordResetConfirmSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
+
+
+class SmsPasswordResetSerializer(serializers.Serializer):
+    phone_number = PhoneNumberField()
+
+
+class SmsPasswordResetConfirmSerializer(serializers.Serializer):
+    phone_number = PhoneNumberField()
+    verification_code = _six_digits()
+    new_password = serializers.CharField(style={"input_type": "password"})
+    new_password_confirm = serializers.CharField(style={"input_type": "password"})
+
+    def validate(self, attrs):
+        if attrs["new_password"] != attrs["new_password_confirm"]:
+            raise serializers.ValidationError({"new_password_confirm": ["Passwords do not match."]})
+        return attrs

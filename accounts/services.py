@@ -1,4 +1,5 @@
-"""Every write to accounts: registration, activation codes, sign-in, profile and passwords."""
+"""Every write to accounts: registration, activation codes and links, sign-in, profile and
+preferences, passwords (changed, reset by an emailed link or a texted code), email verification."""
 
 import hashlib
 import hmac
@@ -11,6 +12,8 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
@@ -24,9 +27,10 @@ from mifumo.errors import ApplicationError, ErrorCode
 from mifumo.ratelimit import rate_limit_hit
 from mifumo.tasks import email_send
 from sms.services import platform_sms_send
-from tenants.services import tenant_create
+from tenants.services import tenant_create, timezone_check
 
 EMAIL_VERIFICATION_SALT = "accounts.email-verification"
+ACTIVATION_LINK_SALT = "accounts.activation-link"
 
 
 def _validation_error(field: str, message: str) -> ApplicationError:
@@ -40,6 +44,10 @@ def _check_password_strength(password: str, user: User, field: str) -> None:
         raise ApplicationError(
             exc.messages[0], code=ErrorCode.VALIDATION_ERROR, errors={field: exc.messages}
         ) from exc
+
+
+def _public_url(path: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{path}"
 
 
 def tokens_for(user: User) -> dict:
@@ -97,32 +105,52 @@ def _code_hash(user_id: int, purpose: str, code: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
-@transaction.atomic
-def activation_code_send(*, user: User) -> None:
-    """Issue a new 6-digit code (retiring live ones) and text it to the user's phone."""
-    if not rate_limit_hit("verification_sms", f"user:{user.pk}").allowed:
-        raise ApplicationError(
-            "Too many verification codes requested for this account; try again later.",
-            code=ErrorCode.RATE_LIMIT_EXCEEDED,
-            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-        )
-    purpose = VerificationCode.Purpose.ACTIVATION
+def _too_many_codes(whom: str) -> ApplicationError:
+    return ApplicationError(
+        f"Too many verification codes requested for this {whom}; try again later.",
+        code=ErrorCode.RATE_LIMIT_EXCEEDED,
+        status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+    )
+
+
+def _code_issue(*, user: User, purpose: str) -> tuple[VerificationCode, str]:
+    """A new live code of `purpose` for `user` (retiring their live ones) and its digits."""
     now = timezone.now()
     VerificationCode.objects.filter(user=user, purpose=purpose, consumed_at__isnull=True).update(
         consumed_at=now
     )
     code = f"{secrets.randbelow(10**6):06d}"
-    VerificationCode.objects.create(
+    record = VerificationCode.objects.create(
         user=user,
         purpose=purpose,
         phone_number=user.phone_number,
         code_hash=_code_hash(user.pk, purpose, code),
         expires_at=now + settings.VERIFICATION_CODE_TTL,
     )
-    minutes = int(settings.VERIFICATION_CODE_TTL.total_seconds() // 60)
+    return record, code
+
+
+def _code_minutes() -> int:
+    return int(settings.VERIFICATION_CODE_TTL.total_seconds() // 60)
+
+
+def activation_link(record: VerificationCode) -> str:
+    """The link texted with an activation code: it activates with that code's record, once."""
+    token = signing.Signer(salt=ACTIVATION_LINK_SALT).sign(str(record.pk))
+    return _public_url(reverse("auth-activate-account", args=[token]))
+
+
+@transaction.atomic
+def activation_code_send(*, user: User) -> None:
+    """Issue a new 6-digit code (retiring live ones) and text it, with its link, to the user."""
+    if not rate_limit_hit("verification_sms", f"user:{user.pk}").allowed:
+        raise _too_many_codes("account")
+    record, code = _code_issue(user=user, purpose=VerificationCode.Purpose.ACTIVATION)
     platform_sms_send(
         to=user.phone_number,
-        text=f"Your Mifumo verification code is {code}. It expires in {minutes} minutes.",
+        # Short enough, with its link, for one SMS segment: every sign-up pays for it.
+        text=f"Mifumo code: {code} (valid {_code_minutes()} min). "
+        f"Or open {activation_link(record)}",
     )
 
 
@@ -180,22 +208,54 @@ def account_activate(*, code: str, email: str = "", phone_number: str = "") -> U
             .order_by("-created_at")
             .first()
         )
-        error = _code_check(record, user, code)
+        error = _code_check(record, code)
         if error is None:
-            now = timezone.now()
-            record.consumed_at = now
-            record.save(update_fields=["consumed_at"])
-            user.is_active = True
-            user.phone_verified = True
-            user.last_login = now
-            user.save(update_fields=["is_active", "phone_verified", "last_login", "updated_at"])
+            _activation_complete(user, record)
     if error is not None:
         raise error
     return user
 
 
-def _code_check(record, user, code: str) -> ApplicationError | None:
-    """None when `code` matches the live `record`; otherwise the error, counting the attempt."""
+def account_activate_by_link(*, token: str) -> User:
+    """Activate with the link texted beside the code: its signature stands for the digits."""
+    try:
+        record_id = int(signing.Signer(salt=ACTIVATION_LINK_SALT).unsign(token))
+    except (signing.BadSignature, ValueError) as exc:
+        raise _invalid_code() from exc
+    with transaction.atomic():
+        record = (
+            VerificationCode.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(pk=record_id, purpose=VerificationCode.Purpose.ACTIVATION)
+            .first()
+        )
+        if record is None:
+            raise _invalid_code()
+        user = record.user
+        if user.is_active:
+            raise ApplicationError(
+                "This account is already active; sign in instead.",
+                code=ErrorCode.ACCOUNT_ALREADY_ACTIVE,
+            )
+        error = _invalid_code() if record.consumed_at else _code_unusable(record)
+        if error is not None:
+            raise error
+        _activation_complete(user, record)
+    return user
+
+
+def _activation_complete(user: User, record: VerificationCode) -> None:
+    now = timezone.now()
+    record.consumed_at = now
+    record.save(update_fields=["consumed_at"])
+    user.is_active = True
+    user.phone_verified = True
+    user.last_login = now
+    user.save(update_fields=["is_active", "phone_verified", "last_login", "updated_at"])
+
+
+def _code_unusable(record) -> ApplicationError | None:
+    """Why the live `record` (None: there is none) cannot be used at all, or None."""
     if record is None:
         return _invalid_code()
     if record.expires_at <= timezone.now():
@@ -208,7 +268,16 @@ def _code_check(record, user, code: str) -> ApplicationError | None:
             "Too many wrong attempts for this code; request a new one.",
             code=ErrorCode.TOO_MANY_ATTEMPTS,
         )
-    if hmac.compare_digest(record.code_hash, _code_hash(user.pk, record.purpose, code.strip())):
+    return None
+
+
+def _code_check(record, code: str) -> ApplicationError | None:
+    """None when `code` matches the live `record`; otherwise the error, counting the attempt."""
+    error = _code_unusable(record)
+    if error is not None:
+        return error
+    expected = _code_hash(record.user_id, record.purpose, code.strip())
+    if hmac.compare_digest(record.code_hash, expected):
         return None
     record.attempts += 1
     record.save(update_fields=["attempts"])
@@ -259,14 +328,19 @@ def _blacklist_all_refresh_tokens(user: User) -> None:
 
 
 def user_update(*, user: User, data: dict) -> User:
+    """Profile, preferences and notification settings: whichever of them `data` holds."""
     editable = {
         "first_name",
         "last_name",
         "phone_number",
         "timezone",
+        "language",
+        "theme",
         "email_notifications",
         "sms_notifications",
     }
+    if "timezone" in data:
+        timezone_check(data["timezone"])
     changed = [field for field in editable & data.keys() if getattr(user, field) != data[field]]
     for field in changed:
         setattr(user, field, data[field])
@@ -328,9 +402,66 @@ def password_reset_confirm(*, token: str, new_password: str) -> User:
     return user
 
 
+def password_reset_code_send(*, phone_number: str) -> None:
+    """Text a 6-digit reset code when an active account has verified this number; silent
+    otherwise. The per-number limit counts every request, so even a 429 tells nothing."""
+    if not rate_limit_hit("verification_sms:password-reset", f"phone:{phone_number}").allowed:
+        raise _too_many_codes("phone number")
+    # A number may be on several accounts: the one used most recently is reset.
+    user = (
+        User.objects.filter(phone_number=phone_number, phone_verified=True, is_active=True)
+        .order_by(F("last_login").desc(nulls_last=True), "-created_at")
+        .first()
+    )
+    if user is None:
+        return
+    with transaction.atomic():
+        _, code = _code_issue(user=user, purpose=VerificationCode.Purpose.PASSWORD_RESET)
+        platform_sms_send(
+            to=user.phone_number,
+            text=f"Your Mifumo password reset code is {code}. It expires in {_code_minutes()} "
+            "minutes. If you did not ask for it, ignore this message.",
+        )
+
+
+def password_reset_code_confirm(*, phone_number: str, code: str, new_password: str) -> User:
+    """Set a new password with the texted code and sign out every session of the account."""
+    # A wrong code's attempt must be counted, so the error is raised after the block commits.
+    with transaction.atomic():
+        record = (
+            VerificationCode.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(
+                phone_number=phone_number,
+                purpose=VerificationCode.Purpose.PASSWORD_RESET,
+                consumed_at__isnull=True,
+                user__is_active=True,
+            )
+            .order_by("-created_at")
+            .first()
+        )
+        error = _code_check(record, code)
+        if error is None:
+            user = record.user
+            _check_password_strength(new_password, user, "new_password")
+            record.consumed_at = timezone.now()
+            record.save(update_fields=["consumed_at"])
+            user.set_password(new_password)
+            user.save(update_fields=["password", "updated_at"])
+            _blacklist_all_refresh_tokens(user)
+    if error is not None:
+        raise error
+    return user
+
+
+def email_verification_link(token: str) -> str:
+    """The API route that verifies the email when opened (GET), so the link works anywhere."""
+    return _public_url(reverse("auth-verify-email-link", args=[token]))
+
+
 def email_verification_send(*, user: User) -> None:
     token = signing.dumps({"uid": user.pk, "email": user.email}, salt=EMAIL_VERIFICATION_SALT)
-    link = f"{settings.FRONTEND_URL}/verify-email?token={token}"
+    link = email_verification_link(token)
     email_send.delay_on_commit(
         subject="Confirm your email for Mifumo",
         body=(

@@ -1,5 +1,6 @@
-"""Auth and profile routes. Register, login, verify, refresh and logout answer the seed shapes
-of the "Complete API Reference"; the rest answer the envelope."""
+"""Auth and profile routes. Register, login, verify (and its link), refresh and logout answer the
+seed shapes of the "Complete API Reference"; the rest answer the envelope. Routes the seeds and
+the dashboard spell twice are one view at two paths (see urls.py)."""
 
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -85,13 +86,31 @@ class VerifyCodeView(PublicAuthView):
             email=data.get("email", ""),
             phone_number=data.get("phone_number", ""),
         )
-        return Response(
-            {
-                "message": "Account activated successfully.",
-                "user": s.UserSerializer(user).data,
-                "tokens": services.tokens_for(user),
-            }
-        )
+        return _activated(user)
+
+
+def _activated(user) -> Response:
+    return Response(
+        {
+            "message": "Account activated successfully.",
+            "user": s.UserSerializer(user).data,
+            "tokens": services.tokens_for(user),
+        }
+    )
+
+
+class ActivateAccountView(PublicAuthView):
+    rate_limit_scopes = ("auth:activate-link",)
+
+    @api_doc(
+        summary="Activate an account from the link texted with its code",
+        responses={200: s.AuthResponseSerializer},
+        errors=(400, 429),
+        tags=TAGS,
+        public=True,
+    )
+    def get(self, request, code):
+        return _activated(services.account_activate_by_link(token=code))
 
 
 class ResendActivationView(PublicAuthView):
@@ -174,6 +193,11 @@ class ProfileView(APIView):
         context = {"membership": request.membership}
         return envelope(s.ProfileSerializer(user, context=context).data, message=message)
 
+    def _update(self, request, serializer_class, message):
+        data = validated(serializer_class, request)
+        services.user_update(user=request.user, data=data)
+        return self._render(request, message=message)
+
     @api_doc(
         summary="The signed-in user with their tenants",
         responses={200: enveloped(s.ProfileSerializer)},
@@ -191,9 +215,37 @@ class ProfileView(APIView):
         tags=TAGS,
     )
     def put(self, request):
-        data = validated(s.ProfileUpdateSerializer, request)
-        services.user_update(user=request.user, data=data)
-        return self._render(request, message="Profile updated.")
+        return self._update(request, s.ProfileUpdateSerializer, "Profile updated.")
+
+
+class PreferencesView(ProfileView):
+    """The profile, updated through the settings page's preferences form."""
+
+    @api_doc(
+        summary="Update the signed-in user's time zone, language and theme",
+        request=s.PreferencesSerializer,
+        responses={200: enveloped(s.ProfileSerializer)},
+        errors=(400, 401),
+        tags=TAGS,
+    )
+    def put(self, request):
+        return self._update(request, s.PreferencesSerializer, "Preferences updated.")
+
+
+class NotificationSettingsView(ProfileView):
+    """The profile, updated through the settings page's notifications form."""
+
+    @api_doc(
+        summary="Choose which notifications the signed-in user gets by email and SMS",
+        request=s.NotificationSettingsSerializer,
+        responses={200: enveloped(s.ProfileSerializer)},
+        errors=(400, 401),
+        tags=TAGS,
+    )
+    def put(self, request):
+        return self._update(
+            request, s.NotificationSettingsSerializer, "Notification settings updated."
+        )
 
 
 class PasswordChangeView(APIView):
@@ -244,6 +296,51 @@ class PasswordResetConfirmView(PublicAuthView):
         return envelope(message="Password has been reset. Sign in with the new password.")
 
 
+class SmsPasswordResetView(PublicAuthView):
+    rate_limit_scopes = ("auth:sms-password-reset",)
+
+    @api_doc(
+        summary="Text a password reset code to the account's verified phone number",
+        request=s.SmsPasswordResetSerializer,
+        responses={200: enveloped(None)},
+        errors=(400, 429),
+        tags=TAGS,
+        public=True,
+    )
+    def post(self, request):
+        data = validated(s.SmsPasswordResetSerializer, request)
+        services.password_reset_code_send(phone_number=data["phone_number"])
+        return envelope(
+            message="If an account has verified this phone number, a reset code has been sent."
+        )
+
+
+class SmsPasswordResetConfirmView(PublicAuthView):
+    rate_limit_scopes = ("auth:sms-password-reset-confirm",)
+
+    @api_doc(
+        summary="Set a new password with the texted code (signs out every session)",
+        request=s.SmsPasswordResetConfirmSerializer,
+        responses={200: enveloped(None)},
+        errors=(400, 429),
+        tags=TAGS,
+        public=True,
+    )
+    def post(self, request):
+        data = validated(s.SmsPasswordResetConfirmSerializer, request)
+        services.password_reset_code_confirm(
+            phone_number=data["phone_number"],
+            code=data["verification_code"],
+            new_password=data["new_password"],
+        )
+        return envelope(message="Password has been reset. Sign in with the new password.")
+
+
+def _email_verified(token: str) -> Response:
+    user = services.email_verify(token=token)
+    return envelope(s.UserSerializer(user).data, message="Email verified.")
+
+
 class VerifyEmailView(PublicAuthView):
     rate_limit_scopes = ("auth:verify-email",)
 
@@ -256,6 +353,20 @@ class VerifyEmailView(PublicAuthView):
         public=True,
     )
     def post(self, request):
-        data = validated(s.TokenSerializer, request)
-        user = services.email_verify(token=data["token"])
-        return envelope(s.UserSerializer(user).data, message="Email verified.")
+        return _email_verified(validated(s.TokenSerializer, request)["token"])
+
+
+class VerifyEmailLinkView(PublicAuthView):
+    """The link in the verification email: opening it verifies, as POST verify-email/ does."""
+
+    rate_limit_scopes = ("auth:verify-email",)
+
+    @api_doc(
+        summary="Confirm an email address by opening the emailed link",
+        responses={200: enveloped(s.UserSerializer)},
+        errors=(400, 429),
+        tags=TAGS,
+        public=True,
+    )
+    def get(self, request, token):
+        return _email_verified(token)

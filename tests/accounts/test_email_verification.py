@@ -12,7 +12,7 @@ VERIFY_EMAIL = "/api/auth/verify-email/"
 def test_the_registration_email_token_verifies_the_email(api, on_commit, db):
     with on_commit():
         api().post("/api/auth/register/", REGISTRATION, format="json")
-    token = re.search(r"token=(\S+)", mail.outbox[0].body).group(1)
+    token = re.search(r"/api/auth/verify-email/([^/\s]+)/", mail.outbox[0].body).group(1)
 
     response = api().post(VERIFY_EMAIL, {"token": token}, format="json")
 
