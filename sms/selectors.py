@@ -1,11 +1,21 @@
-"""Reads of the sms app: a tenant's sender IDs, and the sender a send may use."""
+"""Reads of the sms app: a tenant's sender IDs, the sender a send may use, and the provider
+account's own balance."""
+
+import uuid
 
 from django.conf import settings
 from django.db.models.functions import Lower
 from rest_framework import status as http_status
 
 from mifumo.errors import ApplicationError, ErrorCode
+from mifumo.selectors import get_or_404
 from sms.models import SenderId
+from sms.providers.base import SmsProvider
+from sms.providers.beem import BeemError
+from sms.providers.twilio import TwilioError
+
+# The namespace of the platform sender's id: the same name always has the same id.
+PLATFORM_SENDER_NAMESPACE = uuid.UUID("6f1c3f0e-5b7a-4f7e-9a43-2d1e8c0b9a51")
 
 
 def sender_ids_of(*, tenant_id, status: str | None = None):
@@ -14,6 +24,54 @@ def sender_ids_of(*, tenant_id, status: str | None = None):
     if status:
         sender_ids = sender_ids.filter(status=status)
     return sender_ids
+
+
+def platform_sender_id() -> SenderId:
+    """The shared platform sender (settings.PLATFORM_SMS_SENDER) as an unsaved, approved
+    SenderId with a stable id (uuid5 of its name): every tenant may send from it."""
+    name = settings.PLATFORM_SMS_SENDER
+    return SenderId(
+        id=uuid.uuid5(PLATFORM_SENDER_NAMESPACE, name),
+        name=name,
+        purpose="Shared platform sender ID",
+        status=SenderId.Status.APPROVED,
+        created_at=None,
+        updated_at=None,
+    )
+
+
+def sender_id_is_platform(sender_id: SenderId) -> bool:
+    return sender_id.pk == platform_sender_id().pk
+
+
+def sender_id_get(*, tenant_id, sender_id_pk) -> SenderId:
+    """The tenant's sender ID with this id, or the platform sender for its stable id; any
+    other id (absent, malformed, another tenant's) is the uniform 404."""
+    platform = platform_sender_id()
+    if str(sender_id_pk) == str(platform.pk):
+        return platform
+    return get_or_404(SenderId.objects.filter(tenant_id=tenant_id), sender_id_pk, "Sender ID")
+
+
+def provider_balance_get(*, provider: SmsProvider) -> dict:
+    """The provider account's own balance as {provider, available, credits, currency,
+    unlimited, detail}; a provider that is unconfigured, unreachable or refuses is
+    `available: false` with the reason, never an exception. No credential is ever included."""
+    answer = {"provider": provider.name, "credits": None, "currency": None, "unlimited": False}
+    if not getattr(provider, "configured", True):
+        return {**answer, "available": False, "detail": "The provider's credentials are not set."}
+    try:
+        balance = provider.balance()
+    except (BeemError, TwilioError) as exc:
+        return {**answer, "available": False, "detail": str(exc)}
+    return {
+        **answer,
+        "available": True,
+        "credits": balance.get("credits"),
+        "currency": balance.get("currency"),
+        "unlimited": bool(balance.get("unlimited")),
+        "detail": "",
+    }
 
 
 def sender_id_check(*, tenant_id, name: str | None) -> str:

@@ -145,6 +145,21 @@ class BalanceEnvelopeDataSerializer(serializers.Serializer):
     balance = BalanceSerializer()
 
 
+class ProviderBalanceSerializer(serializers.Serializer):
+    provider = serializers.CharField()
+    available = serializers.BooleanField(help_text="False when the provider did not answer")
+    credits = serializers.FloatField(allow_null=True)
+    currency = serializers.CharField(allow_null=True)
+    unlimited = serializers.BooleanField()
+    detail = serializers.CharField(allow_blank=True, help_text="Why the balance is unavailable")
+
+
+class ProviderBalanceEnvelopeDataSerializer(BalanceEnvelopeDataSerializer):
+    provider_balance = ProviderBalanceSerializer(
+        required=False, help_text="Staff users only: the platform's account at the provider"
+    )
+
+
 class PeriodSerializer(serializers.Serializer):
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()

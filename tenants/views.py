@@ -182,6 +182,12 @@ class TenantMembersView(APIView):
         )
 
 
+class TenantTeamInviteView(TenantMembersView):
+    """The dashboard's `team/invite/`: the members route's invitation, and nothing else."""
+
+    http_method_names = ["post", "options"]
+
+
 class InvitationView(APIView):
     """The seed's accept link: opening it signed in as the invited email joins the tenant."""
 

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from drf_yasg import openapi
+from drf_yasg.utils import swagger_serializer_method
 from rest_framework import serializers, status
 
 from mifumo.idempotency import idempotent
@@ -9,7 +10,7 @@ from mifumo.openapi import api_doc, enveloped
 from mifumo.pagination import paginated
 from mifumo.permissions import require_manager
 from mifumo.responses import envelope
-from mifumo.validation import validated
+from mifumo.validation import validated, validated_query
 from mifumo.views import TenantScopedView
 from sms import selectors, services
 from sms.models import SenderId
@@ -42,8 +43,17 @@ class SenderIdSerializer(serializers.ModelSerializer):
         return False
 
 
+class PlatformSenderIdSerializer(SenderIdSerializer):
+    """The shared platform sender ID in the shape of a listed one: it is no row, so it has no
+    id and no dates."""
+
+    id = serializers.UUIDField(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
 class SenderIdPageSerializer(serializers.Serializer):
-    default = SenderIdSerializer(
+    default = PlatformSenderIdSerializer(
         help_text="The shared platform sender ID: always approved, usable by every tenant, "
         "with no id and no dates."
     )
@@ -153,4 +163,116 @@ class SenderIdListView(TenantScopedView):
             SenderIdSerializer(sender_id).data,
             message=f"Sender ID '{sender_id.name}' requested; an operator will review it.",
             status=status.HTTP_201_CREATED,
+        )
+
+
+# The dashboard's spelling: /api/messaging/sender-ids/ lists plain items, the platform sender
+# among them with a stable id, and a request or a status is one item.
+
+
+class SenderNameSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    sender_id = serializers.CharField(source="name")
+    status = serializers.ChoiceField(SenderId.Status.choices)
+    is_default = serializers.SerializerMethodField(
+        help_text="True for the shared platform sender ID only"
+    )
+    purpose = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField(allow_null=True)
+    approved_at = serializers.SerializerMethodField(
+        help_text="When an operator approved it, while it is approved"
+    )
+
+    def get_is_default(self, sender_id) -> bool:
+        return selectors.sender_id_is_platform(sender_id)
+
+    @swagger_serializer_method(serializer_or_field=serializers.DateTimeField(allow_null=True))
+    def get_approved_at(self, sender_id):
+        if sender_id.status != SenderId.Status.APPROVED or sender_id.reviewed_at is None:
+            return None
+        return serializers.DateTimeField().to_representation(sender_id.reviewed_at)
+
+
+class SenderNameDetailSerializer(SenderNameSerializer):
+    sample_message = serializers.CharField(allow_blank=True)
+    rejection_reason = serializers.CharField(
+        allow_blank=True, help_text="Why it was rejected or revoked"
+    )
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+
+
+class SenderNameListSerializer(serializers.ListSerializer):
+    child = SenderNameSerializer()
+
+
+class SenderNameRequestInputSerializer(SenderIdInputSerializer):
+    """`reason` is the dashboard's spelling of `purpose`, which wins if both are sent."""
+
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=1000, help_text="Same as purpose"
+    )
+
+    def validate(self, attrs):
+        reason = attrs.pop("reason", "")
+        attrs["purpose"] = attrs.get("purpose") or reason
+        return super().validate(attrs)
+
+
+class SenderNameListView(TenantScopedView):
+    @api_doc(
+        summary=(
+            "The sender IDs this tenant may use or has asked for: the shared platform sender "
+            "first (is_default true, approved, stable id), then the tenant's, newest first"
+        ),
+        responses={200: enveloped(SenderNameListSerializer)},
+        errors=(400, 401, 403),
+        tags=TAGS,
+        manual_parameters=[STATUS_PARAMETER],
+    )
+    def get(self, request):
+        wanted = validated_query(SenderIdFilterSerializer, request).get("status")
+        sender_ids = list(selectors.sender_ids_of(tenant_id=request.tenant.id, status=wanted))
+        if wanted in (None, SenderId.Status.APPROVED):
+            sender_ids.insert(0, selectors.platform_sender_id())
+        return envelope(SenderNameListSerializer(sender_ids).data)
+
+
+class SenderNameRequestView(TenantScopedView):
+    @api_doc(
+        summary=(
+            "Request a sender ID (owners and admins): `sender_id`, `reason` or `purpose`, "
+            "optional `sample_message`; it is pending until an operator approves it"
+        ),
+        request=SenderNameRequestInputSerializer,
+        responses={201: enveloped(SenderNameDetailSerializer)},
+        errors=(400, 401, 403, 409, 422),
+        tags=TAGS,
+    )
+    @idempotent
+    def post(self, request):
+        require_manager(request, "request sender IDs")
+        sender_id = services.sender_id_request(
+            tenant=request.tenant,
+            **validated(SenderNameRequestInputSerializer, request),
+            created_by=request.user,
+        )
+        return envelope(
+            SenderNameDetailSerializer(sender_id).data,
+            message=f"Sender ID '{sender_id.name}' requested; an operator will review it.",
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class SenderNameStatusView(TenantScopedView):
+    @api_doc(
+        summary="A sender ID's review status (the platform sender's stable id works too)",
+        responses={200: enveloped(SenderNameDetailSerializer)},
+        errors=(401, 403, 404),
+        tags=TAGS,
+    )
+    def get(self, request, sender_id_pk):
+        sender_id = selectors.sender_id_get(tenant_id=request.tenant.id, sender_id_pk=sender_id_pk)
+        return envelope(
+            SenderNameDetailSerializer(sender_id).data,
+            message=f"Sender ID '{sender_id.name}' is {sender_id.status}.",
         )

@@ -19,6 +19,7 @@ from mifumo.phone import phone_details
 from mifumo.responses import envelope
 from mifumo.validation import validated, validated_query
 from mifumo.views import TenantScopedView
+from sms import selectors as sms_selectors
 from sms import serializers as s
 from sms.pipeline import provider_for
 
@@ -126,15 +127,41 @@ class SmsBalanceView(TenantScopedView):
         return balance_response(credit_balance_get(tenant_id=request.tenant.pk))
 
 
-def balance_response(balance):
-    data = {
+def balance_data(balance) -> dict:
+    return {
         "balance": {
             "credits": balance.credits,
             "currency": settings.SMS_CREDIT_CURRENCY,
             "last_updated": balance.updated_at,
         }
     }
-    return envelope(s.BalanceEnvelopeDataSerializer(data).data)
+
+
+def balance_response(balance):
+    return envelope(s.BalanceEnvelopeDataSerializer(balance_data(balance)).data)
+
+
+class ProviderBalanceView(TenantScopedView):
+    """The seed's `beem/balance/`: a tenant sees its own credits, as at `balance/`; the
+    provider account's balance is the vendor's, so only staff see it."""
+
+    rate_limit_scopes = ("balance",)
+
+    @api_doc(
+        summary=(
+            "The tenant's SMS credits, as at balance/; staff users also get `provider_balance`, "
+            "the balance of the platform's account at the tenant's SMS provider"
+        ),
+        responses={200: enveloped(s.ProviderBalanceEnvelopeDataSerializer)},
+        errors=(401, 403, 429),
+        tags=TAGS,
+    )
+    def get(self, request):
+        data = balance_data(credit_balance_get(tenant_id=request.tenant.pk))
+        if request.user.is_staff:
+            provider = provider_for(request.tenant)
+            data["provider_balance"] = sms_selectors.provider_balance_get(provider=provider)
+        return envelope(s.ProviderBalanceEnvelopeDataSerializer(data).data)
 
 
 class SmsStatsView(TenantScopedView):
