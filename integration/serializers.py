@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from integration.models import ApiKey, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from integration.services.keys import IssuedKey
+from integration.services.keys import IssuedKey, scopes_from_grants
 
 # --- Webhook endpoints and their deliveries
 
@@ -20,7 +20,9 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
     last_delivery_at = serializers.DateTimeField(
         read_only=True, allow_null=True, help_text="When a delivery was last attempted"
     )
-    last_error = serializers.CharField(read_only=True, help_text="The last failed attempt's error")
+    last_error = serializers.CharField(
+        read_only=True, allow_blank=True, help_text="The last failed attempt's error"
+    )
 
     class Meta:
         model = WebhookEndpoint
@@ -128,11 +130,28 @@ def issued(issue: IssuedKey) -> dict:
     return {**data, "api_key": issue.key, "key": issue.key, "secret_key": issue.secret}
 
 
+class PermissionsField(serializers.ListField):
+    """Scopes as a list (`["sms:send", "sms:read"]`), or the object form of the dashboard
+    (`{"sms": ["send", "read"]}`, `{"*": ["read"]}`), stored as the same scopes."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            try:
+                data = scopes_from_grants(data)
+            except ValueError as exc:
+                raise serializers.ValidationError(str(exc)) from exc
+        return super().to_internal_value(data)
+
+
 class KeyCreateInputSerializer(serializers.Serializer):
     key_name = serializers.CharField(max_length=100, required=False)
     name = serializers.CharField(max_length=100, required=False)
-    permissions = serializers.ListField(
-        child=serializers.CharField(max_length=32), required=False, default=list
+    permissions = PermissionsField(
+        child=serializers.CharField(max_length=32),
+        required=False,
+        default=list,
+        help_text="Scopes (sms:send, sms:read, contacts:read, contacts:write; none: all of "
+        'them), or an object of resource -> actions: {"sms": ["send", "read"]}, {"*": ["read"]}',
     )
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 

@@ -5,7 +5,7 @@ from django.db.models import F
 from drf_yasg import openapi
 from rest_framework.exceptions import ValidationError
 
-from messaging.models import Message
+from messaging.models import Message, Template
 from messaging.selectors import contact_search
 
 CONTACT_ORDERING = ("name", "created_at", "updated_at", "last_contacted_at")
@@ -63,20 +63,55 @@ CONTACT_LIST_PARAMETERS = [
 ]
 
 
+# The dashboard's spelling of a direction (the Complete API Documentation's `in`/`out`).
+DIRECTION_ALIASES = {"in": Message.Direction.INBOUND, "out": Message.Direction.OUTBOUND}
+
+
 class MessageFilter(django_filters.FilterSet):
-    direction = django_filters.ChoiceFilter(choices=Message.Direction.choices)
+    direction = django_filters.ChoiceFilter(
+        choices=[*Message.Direction.choices, ("in", "Inbound"), ("out", "Outbound")],
+        method="filter_direction",
+    )
     status = django_filters.ChoiceFilter(choices=Message.Status.choices)
     channel = django_filters.ChoiceFilter(choices=Message.Channel.choices)
     provider = django_filters.CharFilter()
     recipient = django_filters.CharFilter()
     message_id = django_filters.UUIDFilter(field_name="send_request_id")
 
+    def filter_direction(self, queryset, name, value):
+        return queryset.filter(direction=DIRECTION_ALIASES.get(value, value))
+
 
 MESSAGE_LIST_PARAMETERS = [
-    _query("direction", "outbound or inbound"),
+    _query("direction", "outbound or inbound (also out or in)"),
     _query("status", f"One of {', '.join(Message.Status.values)}"),
     _query("channel", "sms or whatsapp"),
     _query("provider", "sandbox, beem or twilio"),
     _query("recipient", "An E.164 number"),
     _query("message_id", "The send (message_id of the send API) the messages belong to"),
+]
+
+
+ALL_CHANNELS = "all"
+
+
+class TemplateFilter(django_filters.FilterSet):
+    channel = django_filters.ChoiceFilter(
+        choices=[*Template.Channel.choices, (ALL_CHANNELS, "Every channel")],
+        method="filter_channel",
+    )
+    is_favorite = django_filters.BooleanFilter()
+    favorites_only = django_filters.BooleanFilter(method="filter_favorites_only")
+
+    def filter_channel(self, queryset, name, value):
+        return queryset if value == ALL_CHANNELS else queryset.filter(channel=value)
+
+    def filter_favorites_only(self, queryset, name, value):
+        return queryset.filter(is_favorite=True) if value else queryset
+
+
+TEMPLATE_LIST_PARAMETERS = [
+    _query("channel", f"One of {', '.join(Template.Channel.values)}, or {ALL_CHANNELS}"),
+    _query("is_favorite", "true or false", openapi.TYPE_BOOLEAN),
+    _query("favorites_only", "true: only the favourites", openapi.TYPE_BOOLEAN),
 ]

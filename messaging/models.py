@@ -138,6 +138,7 @@ class Template(models.Model):
         max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.APPROVED
     )
     usage_count = models.PositiveIntegerField(default=0)
+    is_favorite = models.BooleanField(default=False)
     created_by = _created_by()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -355,7 +356,9 @@ class Campaign(models.Model):
     Recipients are the union of `target_contact_ids`, the contacts of `target_segment_ids` and
     those matching `target_criteria` (messaging.services.campaigns). Each start creates one
     SendRequest whose messages carry the campaign; the counters are kept as they change, so a
-    list of large campaigns never counts messages.
+    list of large campaigns never counts messages. Delivery reports arrive after the last
+    message is sent, so the counters keep refreshing past the end of a send, up to
+    `counters_open_until` (messaging.services.campaigns.campaign_counters_refresh).
 
     A recurring campaign (`recurring_schedule`, messaging.recurrence) is `scheduled` between
     runs, with `next_run_at` the next occurrence; beat starts each run (a CampaignRun) for the
@@ -412,6 +415,12 @@ class Campaign(models.Model):
     credits_reserved = models.PositiveIntegerField(default=0)
     failure_reason = models.CharField(max_length=255, blank=True)
     next_run_at = models.DateTimeField(null=True, blank=True, help_text="Recurring: next run")
+    counters_open_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Its send is done but delivery reports may still come: counters refresh "
+        "until then, or until none is awaited",
+    )
     created_by = _created_by()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -10,6 +10,7 @@ from messaging.models import (
     Segment,
     Template,
 )
+from messaging.selectors import campaign_cost
 from messaging.services.contacts import normalize_tags
 from mifumo.phone import PhoneNumberField
 
@@ -93,6 +94,39 @@ class ContactInputSerializer(serializers.Serializer):
         return attrs
 
 
+BULK_MAX_CONTACTS = 10_000
+
+
+class ContactBulkInputSerializer(serializers.Serializer):
+    contact_ids = serializers.ListField(
+        child=serializers.UUIDField(),
+        min_length=1,
+        max_length=BULK_MAX_CONTACTS,
+        help_text=f"Up to {BULK_MAX_CONTACTS:,} contacts; any unknown id is a 404 and changes "
+        "nothing",
+    )
+
+
+class ContactBulkTagsInputSerializer(ContactBulkInputSerializer):
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=64, allow_blank=True), min_length=1, max_length=100
+    )
+
+    def validate_tags(self, value):
+        tags = normalize_tags(value)
+        if not tags:
+            raise serializers.ValidationError("Give at least one tag.")
+        return tags
+
+
+class ContactBulkDeleteResultSerializer(serializers.Serializer):
+    deleted = serializers.IntegerField(help_text="Contacts deleted")
+
+
+class ContactBulkUpdateResultSerializer(serializers.Serializer):
+    updated = serializers.IntegerField(help_text="Contacts whose tags changed")
+
+
 class OptOutSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
@@ -136,6 +170,7 @@ class TemplateSerializer(serializers.ModelSerializer):
             "is_active",
             "approval_status",
             "usage_count",
+            "is_favorite",
             "created_at",
             "updated_at",
         ]
@@ -164,6 +199,26 @@ class TemplateInputSerializer(serializers.Serializer):
 class TemplatePreviewInputSerializer(serializers.Serializer):
     contact_id = serializers.UUIDField(required=False)
     variables = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+
+
+class TemplateFavoriteInputSerializer(serializers.Serializer):
+    is_favorite = serializers.BooleanField(
+        required=False, help_text="Set it; without it the favourite flag is toggled"
+    )
+
+
+class TemplateVariablesSerializer(serializers.Serializer):
+    template_id = serializers.UUIDField()
+    variables = serializers.ListField(
+        child=serializers.CharField(), help_text="Each {{placeholder}}, in order of appearance"
+    )
+    contact_fields = serializers.ListField(
+        child=serializers.CharField(), help_text="Those every contact fills (name, phone...)"
+    )
+    attribute_fields = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The others: filled from a contact's attributes, or given at preview",
+    )
 
 
 class TemplatePreviewSerializer(serializers.Serializer):
@@ -322,10 +377,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         return float(credits_cost(campaign.credits_reserved or campaign.total_recipients))
 
     def get_actual_cost(self, campaign) -> float:
-        if not campaign.total_recipients:
-            return 0.0
-        per_message = (campaign.credits_reserved or 0) / campaign.total_recipients
-        return float(credits_cost(per_message * campaign.sent_count))
+        return campaign_cost(campaign)
 
     def get_progress_percentage(self, campaign) -> int:
         if campaign.status == Campaign.Status.COMPLETED:
@@ -370,6 +422,15 @@ class CampaignSerializer(serializers.ModelSerializer):
         return [names[pk] for pk in campaign.target_segment_ids if pk in names]
 
 
+class BlankableDateTimeField(serializers.DateTimeField):
+    """A date-time where "" means none, as the dashboard sends an emptied date input."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and not value.strip():
+            return None
+        return super().to_internal_value(value)
+
+
 class CampaignInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True)
@@ -387,7 +448,18 @@ class CampaignInputSerializer(serializers.Serializer):
     settings = serializers.JSONField(required=False)
     is_recurring = serializers.BooleanField(required=False)
     recurring_schedule = serializers.JSONField(required=False)
-    scheduled_at = serializers.DateTimeField(required=False, allow_null=True)
+    scheduled_at = BlankableDateTimeField(
+        required=False, allow_null=True, help_text='null or "": not scheduled'
+    )
+
+
+class CampaignDuplicateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text='The copy\'s name; default "<name> (Copy)"',
+    )
 
 
 class CampaignDryRunSerializer(serializers.Serializer):
@@ -396,3 +468,24 @@ class CampaignDryRunSerializer(serializers.Serializer):
     segments_per_message = serializers.IntegerField()
     credits = serializers.IntegerField()
     explanations = serializers.ListField(child=serializers.CharField())
+
+
+class CampaignAnalyticsSerializer(serializers.Serializer):
+    campaign_id = serializers.UUIDField()
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=Campaign.Status.choices)
+    total_recipients = serializers.IntegerField()
+    sent = serializers.IntegerField(help_text="Handed to the provider (delivered or not)")
+    delivered = serializers.IntegerField()
+    failed = serializers.IntegerField(help_text="Failed or undelivered")
+    delivery_rate = serializers.FloatField(help_text="delivered / sent, in percent")
+    cost = serializers.FloatField(help_text="What the sent messages cost")
+    currency = serializers.CharField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    duration_seconds = serializers.FloatField(
+        allow_null=True, help_text="From start to completion (or to now); null before a start"
+    )
+    messages_per_second = serializers.FloatField(
+        allow_null=True, help_text="sent / duration_seconds; null before a start"
+    )

@@ -34,6 +34,35 @@ def _fresh_credentials() -> tuple[str, str]:
     return API_KEY_PREFIX + secrets.token_urlsafe(32), SECRET_PREFIX + secrets.token_urlsafe(32)
 
 
+ANY = "*"
+
+
+def scopes_from_grants(grants: dict) -> list[str]:
+    """The object form of permissions as scopes: `{"sms": ["send", "read"]}` is sms:send and
+    sms:read; `"*"` as a resource means each one that has the action, as an action each of the
+    resource's. Raises ValueError naming what no scope matches, or when nothing is granted
+    (an empty list of scopes would grant everything)."""
+    if not isinstance(grants, dict):
+        raise ValueError("Give a list of scopes or an object of resource -> actions.")
+    known = [scope.split(":", 1) for scope in SCOPES]
+    scopes, unmatched = [], []
+    for resource, actions in grants.items():
+        if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
+            raise ValueError(f'{resource}: give a list of actions, e.g. ["send", "read"].')
+        for action in actions:
+            matched = [f"{r}:{a}" for r, a in known if resource in (r, ANY) and action in (a, ANY)]
+            if not matched:
+                unmatched.append(f"{resource}:{action}")
+            scopes += matched
+    if unmatched:
+        raise ValueError(
+            f"Unknown permissions: {', '.join(unmatched)}. Known: {', '.join(SCOPES)}."
+        )
+    if not scopes:
+        raise ValueError("Grant at least one action, or send an empty list for every scope.")
+    return sorted(set(scopes))
+
+
 def _check_permissions(permissions: list[str]) -> list[str]:
     unknown = sorted(set(permissions) - set(SCOPES))
     if unknown:

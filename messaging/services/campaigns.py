@@ -2,9 +2,12 @@
 the fan-out of a start through the send pipeline (messaging.services.messages), and the runs
 of recurring campaigns (their schedules are messaging.recurrence)."""
 
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -59,26 +62,62 @@ def _require(campaign: Campaign, action: str) -> None:
 # --- The audience ---------------------------------------------------------------------------
 
 
-def _criteria_q(criteria) -> Q | None:
-    """`target_criteria` in the segment filter language: tags (any), opt_in_status, attributes."""
-    if not criteria:
-        return None
+# target_criteria: what each key does. `tags`, `attributes` and `custom_fields` (the
+# dashboard's name for an attributes filter) are ANDed into one target; `groups` are segment
+# ids, each a target like target_segment_ids; `opt_in_status` only restricts.
+CRITERIA_KEYS = ("tags", "attributes", "custom_fields", "groups", "opt_in_status")
+_CRITERIA_RULES = {"tags": "tags", "attributes": "attributes", "custom_fields": "attributes"}
+# opt_in_status: `opted_in` keeps the contacts whose consent stands (not opted out), which
+# every campaign requires already; `any` (or `all`, or blank) restricts nothing.
+OPT_IN_STATUSES = ("opted_in", "any", "all")
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str | list | dict) and not value)
+
+
+def _criteria(criteria) -> tuple[Q | None, list[uuid.UUID]]:
+    """`target_criteria` as (the contacts it matches, or None when it names none; the segment
+    ids of its `groups`). Blank keys are left out: an emptied form field targets nobody.
+
+    `opt_in_status` never adds contacts, so criteria with only it target nobody; it cannot
+    ask for opted-out contacts, whom no campaign messages.
+    """
+    if _blank(criteria):
+        return None, []
     if not isinstance(criteria, dict):
         raise _invalid("target_criteria", "must be a JSON object")
-    known = {"tags", "opt_in_status", "attributes"}
-    unknown = sorted(set(criteria) - known)
+    unknown = sorted(set(criteria) - set(CRITERIA_KEYS))
     if unknown:
-        raise _invalid("target_criteria", f"unknown keys {unknown}; use {sorted(known)}")
-    as_filter = {key: criteria[key] for key in ("tags", "attributes") if key in criteria}
-    opt_in = criteria.get("opt_in_status", "any")
-    if opt_in not in ("opted_in", "opted_out", "any"):
-        raise _invalid("target_criteria", "opt_in_status is opted_in, opted_out or any")
-    if opt_in != "any":
-        as_filter["is_opted_in"] = opt_in == "opted_in"
+        raise _invalid("target_criteria", f"unknown keys {unknown}; use {list(CRITERIA_KEYS)}")
+    opt_in = criteria.get("opt_in_status")
+    if not _blank(opt_in) and opt_in not in OPT_IN_STATUSES:
+        raise _invalid(
+            "target_criteria",
+            f"opt_in_status is one of {', '.join(OPT_IN_STATUSES)}: opted-out contacts are "
+            "never messaged",
+        )
+    match = None
+    for key, rule in _CRITERIA_RULES.items():
+        if _blank(criteria.get(key)):
+            continue
+        try:
+            query = segment_filter_q({rule: criteria[key]})
+        except SegmentFilterError as exc:
+            raise _invalid("target_criteria", f"{key} {exc.errors[rule]}") from exc
+        match = query if match is None else match & query
+    return match, _group_ids(criteria.get("groups"))
+
+
+def _group_ids(groups) -> list[uuid.UUID]:
+    if _blank(groups):
+        return []
     try:
-        return segment_filter_q(as_filter)
-    except SegmentFilterError as exc:
-        raise _invalid("target_criteria", str(exc)) from exc
+        if not isinstance(groups, list):
+            raise TypeError
+        return [uuid.UUID(str(group)) for group in groups]
+    except (TypeError, ValueError) as exc:
+        raise _invalid("target_criteria", "groups must be a list of segment ids") from exc
 
 
 @dataclass
@@ -91,13 +130,18 @@ class Audience:
 
 
 def _targets(contact_ids, segment_ids, criteria) -> list[Q]:
-    """Each target as a contact filter: the listed contacts, each segment, the criteria."""
-    segments = list(Segment.objects.filter(pk__in=segment_ids or []))
-    if len(segments) != len(set(segment_ids or [])):
+    """Each target as a contact filter: the listed contacts, each segment (of
+    target_segment_ids and of the criteria's groups), the criteria."""
+    criteria_q, groups = _criteria(criteria)
+    segment_ids = set(segment_ids or [])
+    segments = list(Segment.objects.filter(pk__in=segment_ids | set(groups)))
+    missing = (segment_ids | set(groups)) - {segment.pk for segment in segments}
+    if missing & segment_ids:
         raise _invalid("target_segment_ids", "Some segments do not exist.")
+    if missing:
+        raise _invalid("target_criteria", "Some groups are not segments of this account.")
     targets = [Q(pk__in=contact_ids)] if contact_ids else []
     targets += [segment_filter_q(segment.filter_json) for segment in segments]
-    criteria_q = _criteria_q(criteria)
     if criteria_q is not None:
         targets.append(criteria_q)
     if not targets:
@@ -254,6 +298,20 @@ def campaign_update(*, campaign: Campaign, data: dict) -> Campaign:
     return campaign
 
 
+COPY_SUFFIX = " (Copy)"
+
+
+def campaign_duplicate(*, campaign: Campaign, name: str | None = None, created_by=None) -> Campaign:
+    """A new draft with the campaign's message, targets and settings, named `name` or
+    "<name> (Copy)". It is not scheduled, and a recurring campaign's copy keeps its schedule
+    but is not recurring until edited so (a copy never starts on its own)."""
+    data = {field_name: getattr(campaign, field_name) for field_name in CAMPAIGN_FIELDS}
+    max_length = Campaign._meta.get_field("name").max_length
+    data["name"] = name or campaign.name[: max_length - len(COPY_SUFFIX)] + COPY_SUFFIX
+    data["scheduled_at"], data["is_recurring"] = None, False
+    return campaign_create(data=data, created_by=created_by)
+
+
 def campaign_delete(*, campaign: Campaign) -> None:
     _require(campaign, "delete")
     campaign.delete()
@@ -278,6 +336,7 @@ def _fan_out(campaign: Campaign, *, tenant, started_by) -> SendRequest:
     campaign.total_recipients = campaign.pending_count = send.recipient_count
     campaign.sent_count = campaign.delivered_count = campaign.failed_count = 0
     campaign.credits_reserved = send.credits
+    campaign.counters_open_until = None  # the counters follow this send now
     return send
 
 
@@ -321,7 +380,9 @@ def campaign_run_due(*, campaign_id, tenant) -> CampaignRun | None:
     campaign.save()
     if run.status == CampaignRun.Status.STARTED:
         campaign_event_emit(event_type="campaign.started", campaign=campaign)
-    elif campaign.status == Status.COMPLETED:
+    elif campaign.status == Status.COMPLETED and campaign.counters_open_until is None:
+        # Otherwise the last run's reports are still coming: the refresh that finalises its
+        # counters publishes campaign.completed.
         campaign_event_emit(event_type="campaign.completed", campaign=campaign)
     return run
 
@@ -352,6 +413,9 @@ def campaign_cancel(*, campaign: Campaign, tenant) -> Campaign:
         campaign.save(update_fields=["next_run_at", "updated_at"])
     if campaign.send_request_id is None:
         return campaign
+    # What was sent still gets its reports: the counters follow them for a while.
+    campaign.counters_open_until = _counters_window_end()
+    campaign.save(update_fields=["counters_open_until", "updated_at"])
     unsent = Message.objects.filter(
         send_request_id=campaign.send_request_id,
         status__in=[Message.Status.SCHEDULED, Message.Status.QUEUED],
@@ -378,9 +442,27 @@ def _move(campaign: Campaign, action: str, to: str, *, completed: bool = False) 
     return campaign
 
 
+def _counters_window_end():
+    """Until when a finished send's counters keep refreshing: delivery reports come after the
+    last message is sent, and a report is matched to its message for as long as this."""
+    return timezone.now() + timedelta(seconds=settings.STATUS_EVENT_MATCH_WINDOW_SECONDS)
+
+
+_AWAITING_REPORT = (Message.Status.SENT,)
+
+
 def campaign_counters_refresh(*, campaign: Campaign) -> Campaign:
-    """Keep a running campaign's counters (one GROUP BY over its send's index) and complete
-    it when no message is left to send (a recurring one with runs ahead is scheduled again)."""
+    """Refresh a campaign's counters (one GROUP BY over its send's index), and move it on when
+    no message is left to send: completed, or scheduled again when a recurring one has runs
+    ahead.
+
+    Delivery reports keep arriving after that, so a finished send's counters stay open: they
+    keep refreshing (beat calls this for every open campaign) until no message awaits its
+    report (none is `sent`) or `counters_open_until` (the end of the send plus the
+    status-report match window, STATUS_EVENT_MATCH_WINDOW_SECONDS) has passed. Then they are
+    final, and a completed campaign publishes `campaign.completed` with those final counts:
+    the event waits for the reports rather than reporting zero delivered.
+    """
     rows = (
         Message.objects.filter(send_request_id=campaign.send_request_id)
         .values_list("status")
@@ -394,24 +476,30 @@ def campaign_counters_refresh(*, campaign: Campaign) -> Campaign:
     campaign.failed_count = counts.get(S.FAILED, 0) + counts.get(S.UNDELIVERED, 0)
     campaign.pending_count = sum(counts.get(s, 0) for s in (S.SCHEDULED, S.QUEUED, S.SENDING))
     fields = ["sent_count", "delivered_count", "failed_count", "pending_count", "updated_at"]
-    finished = campaign.status == Status.RUNNING and not campaign.pending_count
-    completed = finished and campaign.next_run_at is None
-    if finished and not completed:
-        campaign.status = Status.SCHEDULED
-        fields.append("status")
-    if completed:
-        campaign.status = Status.COMPLETED
-        campaign.completed_at = timezone.now()
-        fields += ["status", "completed_at"]
-    campaign.save(update_fields=fields)
-    if completed:
+    if campaign.status == Status.RUNNING and not campaign.pending_count:
+        if campaign.next_run_at is None:
+            campaign.status, campaign.completed_at = Status.COMPLETED, timezone.now()
+        else:
+            campaign.status = Status.SCHEDULED
+        campaign.counters_open_until = _counters_window_end()
+        fields += ["status", "completed_at", "counters_open_until"]
+    final = False
+    sending = campaign.status in (Status.RUNNING, Status.PAUSED)
+    if campaign.counters_open_until is not None and not sending:
+        awaiting = campaign.pending_count + sum(counts.get(s, 0) for s in _AWAITING_REPORT)
+        if not awaiting or timezone.now() >= campaign.counters_open_until:
+            campaign.counters_open_until, final = None, True
+            fields.append("counters_open_until")
+    campaign.save(update_fields=list(dict.fromkeys(fields)))
+    if final and campaign.status == Status.COMPLETED:
         campaign_event_emit(event_type="campaign.completed", campaign=campaign)
     return campaign
 
 
 def campaigns_advance() -> dict[str, int]:
     """Beat, in one tenant: start the scheduled campaigns and the recurring runs that are
-    due, and refresh the counters of the running ones (completing those with nothing left)."""
+    due, and refresh the counters of the running ones (completing those with nothing left)
+    and of those whose delivery reports may still come (`counters_open_until`)."""
     now = timezone.now()
     scheduled = Campaign.objects.filter(status=Status.SCHEDULED)
     runs_due = scheduled.filter(is_recurring=True, next_run_at__lte=now)
@@ -431,7 +519,10 @@ def campaigns_advance() -> dict[str, int]:
             campaign.save(update_fields=["status", "completed_at", "failure_reason", "updated_at"])
             campaign_event_emit(event_type="campaign.failed", campaign=campaign)
     running = Campaign.objects.filter(status__in=[Status.RUNNING, Status.PAUSED])
-    for campaign in running.exclude(send_request=None):
+    counting = Campaign.objects.filter(
+        Q(status__in=[Status.RUNNING, Status.PAUSED]) | Q(counters_open_until__isnull=False)
+    )
+    for campaign in counting.exclude(send_request=None):
         campaign_counters_refresh(campaign=campaign)
     return {
         "started": started,

@@ -2,6 +2,8 @@
 
 import re
 
+from django.db import transaction
+
 from messaging.models import Contact, Template
 from sms.segments import segment_info
 
@@ -51,6 +53,20 @@ def contact_values(phone_e164: str, name: str, email: str, attributes: dict) -> 
 
 # The contact fields contact_values reads, in its argument order.
 CONTACT_VALUE_FIELDS = ("phone_e164", "name", "email", "attributes")
+# The variables every contact fills, whatever its attributes.
+CONTACT_VARIABLES = frozenset(contact_values("", "", "", {}))
+
+
+def template_variables_describe(template: Template) -> dict:
+    """The template's variables, split into those every contact fills and the others (read
+    from a contact's attributes, or given at preview)."""
+    variables = template_variables(template.content)
+    return {
+        "template_id": template.pk,
+        "variables": variables,
+        "contact_fields": [name for name in variables if name in CONTACT_VARIABLES],
+        "attribute_fields": [name for name in variables if name not in CONTACT_VARIABLES],
+    }
 
 
 def _approval_for(channel: str) -> str:
@@ -80,6 +96,16 @@ def template_update(*, template: Template, data: dict) -> Template:
 
 def template_delete(*, template: Template) -> None:
     template.delete()
+
+
+@transaction.atomic
+def template_favorite_set(*, template: Template, is_favorite: bool | None = None) -> Template:
+    """Mark or unmark a favourite; None toggles it (the row is locked, so two toggles at once
+    flip it twice)."""
+    template = Template.objects.select_for_update().get(pk=template.pk)
+    template.is_favorite = (not template.is_favorite) if is_favorite is None else is_favorite
+    template.save(update_fields=["is_favorite"])
+    return template
 
 
 def template_preview(*, template: Template, values: dict) -> dict:

@@ -1,4 +1,5 @@
-"""Campaigns: list, create (or dry-run), read, edit, delete, and start/pause/resume/cancel."""
+"""Campaigns: list, create (or dry-run), read, edit, delete, duplicate, analytics, and
+start/pause/resume/cancel."""
 
 from django.db.models import Prefetch, prefetch_related_objects
 from drf_yasg import openapi
@@ -136,6 +137,39 @@ class CampaignDetailView(TenantScopedView):
     def delete(self, request, campaign_id):
         services.campaign_delete(campaign=selectors.campaign_get(campaign_id=campaign_id))
         return envelope(message="Campaign deleted.")
+
+
+class CampaignAnalyticsView(TenantScopedView):
+    @api_doc(
+        summary="A campaign's results: counts, delivery rate, cost, duration and pace",
+        responses={200: enveloped(s.CampaignAnalyticsSerializer)},
+        errors=(401, 403, 404),
+        tags=TAGS,
+    )
+    def get(self, request, campaign_id):
+        campaign = selectors.campaign_get(campaign_id=campaign_id)
+        analytics = selectors.campaign_analytics(campaign=campaign)
+        return envelope(s.CampaignAnalyticsSerializer(analytics).data)
+
+
+class CampaignDuplicateView(TenantScopedView):
+    @api_doc(
+        summary='Copy a campaign into a new draft (named "<name> (Copy)" unless `name` is given)',
+        request=s.CampaignDuplicateInputSerializer,
+        responses={201: enveloped(s.CampaignSerializer)},
+        errors=(400, 401, 403, 404, 409, 422),
+        tags=TAGS,
+    )
+    @idempotent
+    def post(self, request, campaign_id):
+        original = selectors.campaign_get(campaign_id=campaign_id)
+        name = validated(s.CampaignDuplicateInputSerializer, request).get("name", "").strip()
+        campaign = services.campaign_duplicate(
+            campaign=original, name=name or None, created_by=request.user
+        )
+        return envelope(
+            render([campaign])[0], message="Campaign duplicated.", status=status.HTTP_201_CREATED
+        )
 
 
 ACTION_ERRORS = (400, 401, 403, 404)

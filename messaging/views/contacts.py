@@ -1,4 +1,5 @@
-"""Contacts: list, upsert, read, update, soft delete, opt-in/out, bulk import."""
+"""Contacts: list, upsert, read, update, soft delete, opt-in/out, bulk delete and tagging,
+bulk import."""
 
 from rest_framework import status
 
@@ -111,6 +112,56 @@ class ContactOptOutView(TenantScopedView):
         return envelope(s.ContactSerializer(contact).data, message="Contact opted out successfully")
 
 
+BULK_ERRORS = (400, 401, 403, 404)
+
+
+class ContactBulkDeleteView(TenantScopedView):
+    @api_doc(
+        summary="Delete these contacts (soft, as one delete); an unknown id is a 404 listing "
+        "the missing ids, and nothing is deleted",
+        request=s.ContactBulkInputSerializer,
+        responses={200: enveloped(s.ContactBulkDeleteResultSerializer)},
+        errors=BULK_ERRORS,
+        tags=TAGS,
+    )
+    def post(self, request):
+        contact_ids = validated(s.ContactBulkInputSerializer, request)["contact_ids"]
+        deleted = services.contacts_bulk_delete(contact_ids=contact_ids)
+        return envelope({"deleted": deleted}, message=f"{deleted} contact(s) deleted.")
+
+
+class ContactBulkAddTagsView(TenantScopedView):
+    @api_doc(
+        summary="Add tags to these contacts; an unknown id is a 404 and nothing changes",
+        request=s.ContactBulkTagsInputSerializer,
+        responses={200: enveloped(s.ContactBulkUpdateResultSerializer)},
+        errors=BULK_ERRORS,
+        tags=TAGS,
+    )
+    def post(self, request):
+        data = validated(s.ContactBulkTagsInputSerializer, request)
+        updated = services.contacts_bulk_add_tags(
+            contact_ids=data["contact_ids"], tags=data["tags"]
+        )
+        return envelope({"updated": updated}, message=f"Tags added to {updated} contact(s).")
+
+
+class ContactBulkRemoveTagsView(TenantScopedView):
+    @api_doc(
+        summary="Remove tags from these contacts; an unknown id is a 404 and nothing changes",
+        request=s.ContactBulkTagsInputSerializer,
+        responses={200: enveloped(s.ContactBulkUpdateResultSerializer)},
+        errors=BULK_ERRORS,
+        tags=TAGS,
+    )
+    def post(self, request):
+        data = validated(s.ContactBulkTagsInputSerializer, request)
+        updated = services.contacts_bulk_remove_tags(
+            contact_ids=data["contact_ids"], tags=data["tags"]
+        )
+        return envelope({"updated": updated}, message=f"Tags removed from {updated} contact(s).")
+
+
 class ContactImportView(TenantScopedView):
     @api_doc(
         summary="Import contacts from CSV or XLSX: small files at once, large ones by a worker",
@@ -138,7 +189,7 @@ class ContactImportView(TenantScopedView):
             return envelope(result.as_dict(), message="Import finished.")
         return envelope(
             s.ContactImportSerializer(result).data,
-            message=f"Importing {result.total_rows} rows in the background.",
+            message="Importing in the background: the rows are counted first.",
             status=status.HTTP_202_ACCEPTED,
         )
 

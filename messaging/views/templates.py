@@ -1,9 +1,10 @@
-"""Message templates with {{variable}} placeholders, and their preview."""
+"""Message templates with {{variable}} placeholders: their preview, variables and favourites."""
 
 from rest_framework import status
 
 from messaging import selectors
 from messaging import serializers as s
+from messaging.filters import TEMPLATE_LIST_PARAMETERS, TemplateFilter, filtered
 from messaging.models import Template
 from messaging.services import templates as services
 from mifumo.idempotency import idempotent
@@ -18,16 +19,17 @@ TAGS = ["templates"]
 
 class TemplateListView(TenantScopedView):
     @api_doc(
-        summary="List templates",
+        summary="List templates (filters: channel, is_favorite / favorites_only)",
         responses={200: enveloped(s.TemplateSerializer, paginated=True)},
-        errors=(401, 403, 404),
+        errors=(400, 401, 403, 404),
         tags=TAGS,
         paginated=True,
+        manual_parameters=TEMPLATE_LIST_PARAMETERS,
     )
     def get(self, request):
         return paginated(
             request,
-            Template.objects.all(),
+            filtered(TemplateFilter, request.query_params, Template.objects.all()),
             lambda page: s.TemplateSerializer(page, many=True).data,
             view=self,
         )
@@ -101,3 +103,35 @@ class TemplatePreviewView(TenantScopedView):
             contact = selectors.contact_get(contact_id=data["contact_id"])
             values = {**services.contact_variables(contact), **values}
         return envelope(services.template_preview(template=template, values=values))
+
+
+class TemplateFavoriteView(TenantScopedView):
+    @api_doc(
+        summary="Toggle a template's favourite flag (or set it with `is_favorite`)",
+        request=s.TemplateFavoriteInputSerializer,
+        responses={200: enveloped(s.TemplateSerializer)},
+        errors=(400, 401, 403, 404),
+        tags=TAGS,
+    )
+    def post(self, request, template_id):
+        template = selectors.template_get(template_id=template_id)
+        data = validated(s.TemplateFavoriteInputSerializer, request)
+        template = services.template_favorite_set(
+            template=template, is_favorite=data.get("is_favorite")
+        )
+        message = "Added to favourites." if template.is_favorite else "Removed from favourites."
+        return envelope(s.TemplateSerializer(template).data, message=message)
+
+
+class TemplateVariablesView(TenantScopedView):
+    @api_doc(
+        summary="A template's {{variables}}: those every contact fills and the others",
+        responses={200: enveloped(s.TemplateVariablesSerializer)},
+        errors=(401, 403, 404),
+        tags=TAGS,
+    )
+    def get(self, request, template_id):
+        template = selectors.template_get(template_id=template_id)
+        return envelope(
+            s.TemplateVariablesSerializer(services.template_variables_describe(template)).data
+        )

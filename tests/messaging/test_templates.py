@@ -26,6 +26,7 @@ TEMPLATE_FIELDS = {
     "is_active",
     "approval_status",
     "usage_count",
+    "is_favorite",
     "created_at",
     "updated_at",
 }
