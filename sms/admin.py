@@ -1,10 +1,33 @@
-"""Operators review every tenant's sender ID requests here; reviews go through sms.services."""
+"""Operators review every tenant's sender ID requests here; reviews go through sms.services.
+ProviderFilter is the provider filter of the other apps' admins (messages, status reports)."""
 
 from django.contrib import admin, messages
 
 from mifumo.errors import ApplicationError
 from sms import services
 from sms.models import SenderId
+from sms.providers import PROVIDERS
+
+
+class ChoicesFilter(admin.SimpleListFilter):
+    """A filter over a plain text column with known values: no DISTINCT over a large table."""
+
+    choices_of: list[tuple[str, str]] = []
+
+    def lookups(self, request, model_admin):
+        return self.choices_of
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(**{self.parameter_name: value}) if value else queryset
+
+
+class ProviderFilter(ChoicesFilter):
+    """The `provider` column of messages, status events and callback routes."""
+
+    title = "provider"
+    parameter_name = "provider"
+    choices_of = [(name, name) for name in sorted(PROVIDERS)]
 
 
 @admin.register(SenderId)

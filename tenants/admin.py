@@ -1,7 +1,12 @@
+from functools import partial
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.urls import path
 
 from sms.providers import PROVIDERS
+from tenants import admin_scope
 from tenants.models import Domain, Invitation, Membership, Tenant
 
 SMS_PROVIDER_SETTING = Tenant.SMS_PROVIDER_SETTING
@@ -67,6 +72,20 @@ class TenantAdmin(admin.ModelAdmin):
     search_fields = ["name", "subdomain", "business_name", "contact_email", "contact_phone"]
     readonly_fields = ["id", "schema_name", "created_at", "updated_at"]
     inlines = [DomainInline, MembershipInline]
+    actions = ["pick_for_tenant_pages"]
+
+    def get_urls(self):
+        picker = self.admin_site.admin_view(partial(admin_scope.tenant_pick_view, model_admin=self))
+        # Before the model's own "<object_id>/" routes, which would take "scope/" for an id.
+        return [path("scope/", picker, name="tenants_tenant_scope"), *super().get_urls()]
+
+    @admin.action(description="Show the selected tenant's data (contacts, messages, ...)")
+    def pick_for_tenant_pages(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one tenant.", messages.WARNING)
+            return None
+        admin_scope.tenant_pick(request, queryset.get())
+        return HttpResponseRedirect(admin_scope.picker_url())
 
     def get_readonly_fields(self, request, obj=None):
         # The subdomain names the schema; it is fixed once the tenant exists.

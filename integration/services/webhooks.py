@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 from standardwebhooks.webhooks import Webhook
@@ -488,3 +489,48 @@ def webhook_deliveries_due_send() -> int:
     # A task already on its way finds the delivery claimed and does nothing.
     webhook_deliveries_schedule(ids)
     return len(ids)
+
+
+RETRYABLE_STATES = (State.FAILED, State.CANCELED)
+
+
+@transaction.atomic
+def webhook_delivery_retry(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """An operator's "try it again": a failed or canceled delivery is pending and due again,
+    and its attempt is started on commit (the same task and claim as any attempt).
+
+    It gets one more attempt: the attempts it used still count against WEBHOOK_RETRY_DELAYS.
+    A failed one is taken off its endpoint's counters until it finishes again. A 409 for a
+    succeeded or pending delivery (a pending one is still being tried, and may be in flight)
+    and for one whose endpoint is off.
+    """
+    delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+    if delivery.state not in RETRYABLE_STATES:
+        raise _retry_refused(
+            delivery,
+            f"Only a failed or canceled delivery is retried; this one is {delivery.state}.",
+        )
+    endpoint = delivery.endpoint
+    if endpoint is not None and not endpoint.is_active:
+        raise _retry_refused(delivery, "Its endpoint is turned off; turn it on first.")
+    if endpoint is not None and delivery.state == State.FAILED:
+        # _endpoint_record counted it when it failed; it is counted again when it finishes.
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+            total_deliveries=Greatest(F("total_deliveries") - 1, 0),
+            failed_deliveries=Greatest(F("failed_deliveries") - 1, 0),
+        )
+    delivery.state = State.PENDING
+    delivery.next_attempt_at = timezone.now()
+    delivery.finished_at = None
+    delivery.save(update_fields=["state", "next_attempt_at", "finished_at"])
+    webhook_deliveries_schedule([delivery.pk])
+    return delivery
+
+
+def _retry_refused(delivery: WebhookDelivery, message: str) -> ApplicationError:
+    return ApplicationError(
+        message,
+        code=ErrorCode.INVALID_STATUS,
+        status_code=409,
+        details={"current_state": delivery.state, "allowed_states": list(RETRYABLE_STATES)},
+    )

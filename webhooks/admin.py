@@ -1,0 +1,55 @@
+"""Operators read provider status reports as received (and what became of them) and the
+callback routes that tell a provider message id's tenant. Both are written only by the
+callback pipeline (webhooks.services), so these pages are read-only."""
+
+from django.contrib import admin
+
+from messaging.models import Message
+from sms.admin import ChoicesFilter, ProviderFilter
+from webhooks.models import CallbackRoute, StatusEvent
+
+
+class ReportedStatusFilter(ChoicesFilter):
+    title = "reported status"
+    parameter_name = "status"
+    choices_of = Message.Status.choices
+
+
+class PipelineRowAdmin(admin.ModelAdmin):
+    # Both tables grow with every message sent: no second COUNT, no counts per filter choice.
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StatusEvent)
+class StatusEventAdmin(PipelineRowAdmin):
+    list_display = [
+        "received_at",
+        "provider",
+        "status",
+        "state",
+        "provider_message_id",
+        "reference",
+        "schema_name",
+        "error_code",
+        "attempts",
+        "processed_at",
+    ]
+    list_filter = ["state", ProviderFilter, ReportedStatusFilter]
+    search_fields = ["provider_message_id", "reference", "event_id", "=schema_name"]
+
+
+@admin.register(CallbackRoute)
+class CallbackRouteAdmin(PipelineRowAdmin):
+    list_display = ["provider_message_id", "provider", "schema_name", "created_at"]
+    list_filter = [ProviderFilter]
+    search_fields = ["provider_message_id", "=schema_name"]
