@@ -62,6 +62,19 @@ def strict_e164(value: str, field: str) -> str:
         ) from exc
 
 
+PHONE_FIELDS = ("phone_number", "phone_e164", "phone")
+
+
+def strict_phone_fields(data) -> None:
+    """The contact routes take E.164 numbers only; a body that is not an object is left to the
+    serializer, which refuses it."""
+    if not isinstance(data, dict):
+        return
+    for field in PHONE_FIELDS:
+        if data.get(field):
+            strict_e164(str(data[field]), field)
+
+
 # --- SMS ------------------------------------------------------------------------------------
 
 
@@ -78,7 +91,7 @@ class SmsSendView(IntegrationView):
         summary="Send an SMS (recipients in E.164, e.g. +255712345678)",
         request=IntegrationSendSerializer,
         responses={201: enveloped(s.SmsSendResultSerializer)},
-        errors=(400, 401, 402, 403, 409, 422, 429),
+        errors=(400, 401, 402, 403, 404, 409, 422, 429),
         tags=TAGS,
     )
     @idempotent
@@ -146,9 +159,7 @@ class ContactCreateView(IntegrationView):
         tags=TAGS,
     )
     def post(self, request):
-        for field in ("phone_number", "phone_e164", "phone"):
-            if request.data.get(field):
-                strict_e164(str(request.data[field]), field)
+        strict_phone_fields(request.data)
         return contacts.ContactListView.post(self, request)
 
 
@@ -166,9 +177,7 @@ class ContactDetailView(IntegrationView):
         tags=TAGS,
     )
     def put(self, request, contact_id):
-        for field in ("phone_number", "phone_e164", "phone"):
-            if request.data.get(field):
-                strict_e164(str(request.data[field]), field)
+        strict_phone_fields(request.data)
         return contacts.ContactDetailView.put(self, request, contact_id)
 
 

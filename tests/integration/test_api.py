@@ -11,6 +11,7 @@ from sms.providers.sandbox import sandbox_outbox
 from tests.envelope import assert_error, ok_data
 from tests.fakes.server import CallbackSink
 from tests.integration.helpers import V1, key_client, key_for
+from tests.messaging.helpers import make_contact
 from tests.sms.helpers import fund
 
 ENVELOPE = {"success", "message", "data", "error_code", "details"}
@@ -178,6 +179,18 @@ def test_a_local_number_is_refused_for_a_contact(a):
     )
 
     assert_error(response, 400, "INVALID_PHONE_FORMAT")
+
+
+@pytest.mark.parametrize("body", [[None, None], "+255712000004", 7])
+def test_a_contact_body_that_is_not_an_object_is_a_400(a, body):
+    client = key_client(key_for(a).key)
+    contact = make_contact(a.tenant, name="Asha")
+
+    created = client.post(f"{V1}contacts/create/", body, format="json")
+    updated = client.put(f"{V1}contacts/{contact.pk}/update/", body, format="json")
+
+    assert exact(assert_error_response(created, 400))["error_code"] == "VALIDATION_ERROR"
+    assert exact(assert_error_response(updated, 400))["error_code"] == "VALIDATION_ERROR"
 
 
 def test_segments_through_the_integration_api(a):

@@ -1,15 +1,22 @@
 """The drf-yasg schema documents every /api/ route with its bodies (DESIGN section 3)."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+from rest_framework_simplejwt.tokens import AccessToken
+
+from tests.integration.helpers import key_for
 
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 # Routes answering the seed's shapes instead of the envelope (DESIGN section 3).
 SEED_SHAPED = {
     "/api/auth/register/",
     "/api/auth/sms/verify-code/",
+    "/api/auth/sms/confirm-account/",
+    "/api/auth/activate-account/{code}/",
     "/api/auth/login/",
     "/api/auth/token/refresh/",
     "/api/auth/logout/",
@@ -168,3 +175,30 @@ def test_the_documentation_pages_render(client, db, url):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     assert b"<title>Mifumo API</title>" in response.content
+
+
+def _expired_token(user) -> AccessToken:
+    token = AccessToken.for_user(user)
+    token.set_exp(from_time=timezone.now() - timedelta(hours=2))
+    return token
+
+
+CREDENTIALS = {
+    "nothing": lambda world: None,
+    "a JWT": lambda world: f"Bearer {AccessToken.for_user(world.owner)}",
+    "an expired JWT": lambda world: f"Bearer {_expired_token(world.owner)}",
+    "a malformed JWT": lambda world: "Bearer not.a.token",
+    "an API key": lambda world: f"Bearer {key_for(world).key}",
+    "an unknown API key": lambda world: "Bearer mif_" + "x" * 43,
+}
+
+
+@pytest.mark.parametrize("url", ["/swagger.json", "/swagger/", "/redoc/"])
+@pytest.mark.parametrize("credential", CREDENTIALS)
+def test_the_schema_and_its_pages_answer_whatever_the_credential(a, api, url, credential):
+    authorization = CREDENTIALS[credential](a)
+    client = api(HTTP_AUTHORIZATION=authorization) if authorization else api()
+
+    response = client.get(url)
+
+    assert response.status_code == 200, response.content[:300]
