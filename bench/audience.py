@@ -66,6 +66,7 @@ def make_csv(rows: int) -> bytes:
 
 
 def fresh_tenant() -> Tenant:
+    call_command("ensure_services")  # creates the bench database on a fresh machine
     call_command("migrate_all", verbosity=0)
     with schema_context("public"):
         old = Tenant.objects.filter(subdomain=SUBDOMAIN).first()
