@@ -14,24 +14,7 @@ from integration.models import (
 )
 from integration.services import keys as key_services
 from integration.services import webhooks as webhook_services
-from tenants.admin_scope import service_each
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by the platform (and the tenants' own API); operators look and act."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_operate_permission(self, request):
-        opts = self.opts
-        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+from tenants.admin_scope import ReadOnlyAdmin, service_each
 
 
 @admin.register(ApiKey)

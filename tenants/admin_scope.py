@@ -5,8 +5,9 @@ Admin requests come through the platform host, so the tenancy middleware leaves 
 public schema. A TenantScopedAdmin view switches to the picked tenant's schema for the view
 and the rendering of its page only, and switches back in a `finally` (tenant_context), so the
 schema never outlives the request's view. Without a picked tenant, its changelist says so and
-links to the picker. `service_each` is the body of the admin actions that change rows
-through a service, here and in the public apps' admins.
+links to the picker. `ReadOnlyAdmin` (operators look, and act through services) and
+`service_each` (the body of an action that changes rows through a service) serve the public
+apps' admins too.
 """
 
 from urllib.parse import urlencode
@@ -105,20 +106,10 @@ def tenant_pick_view(request, model_admin):
     return TemplateResponse(request, "admin/tenant_scope/picker.html", context)
 
 
-class TenantScopedAdmin(admin.ModelAdmin):
-    """A ModelAdmin of a tenant-schema model: its pages run in the picked tenant's schema.
-
-    Read-only by default (writes to these models belong to messaging's services; a subclass
-    exposes them as actions that call the service). Actions ask for the `operate` permission:
-    the model's change permission in Django's terms, though the change form stays read-only.
-    """
-
-    change_list_template = "admin/tenant_scope/change_list.html"
-    change_form_template = "admin/tenant_scope/change_form.html"
-    object_history_template = "admin/tenant_scope/object_history.html"
-    # Tenant tables can be large: no second COUNT per page, no counts per filter choice.
-    show_full_result_count = False
-    show_facets = admin.ShowFacets.NEVER
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the platform and its services write; operators look, and act through actions that
+    call the services. Actions ask for the `operate` permission: the model's change
+    permission in Django's terms, though the change form stays read-only."""
 
     def has_add_permission(self, request):
         return False
@@ -132,6 +123,18 @@ class TenantScopedAdmin(admin.ModelAdmin):
     def has_operate_permission(self, request):
         opts = self.opts
         return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+
+class TenantScopedAdmin(ReadOnlyAdmin):
+    """A ModelAdmin of a tenant-schema model: its pages run in the picked tenant's schema,
+    read-only like every ReadOnlyAdmin (writes belong to messaging's services)."""
+
+    change_list_template = "admin/tenant_scope/change_list.html"
+    change_form_template = "admin/tenant_scope/change_form.html"
+    object_history_template = "admin/tenant_scope/object_history.html"
+    # Tenant tables can be large: no second COUNT per page, no counts per filter choice.
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
 
     def changelist_view(self, request, extra_context=None):
         tenant = picked_tenant(request)

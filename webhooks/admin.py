@@ -6,6 +6,7 @@ from django.contrib import admin
 
 from messaging.models import Message
 from sms.admin import ChoicesFilter, ProviderFilter
+from tenants.admin_scope import ReadOnlyAdmin
 from webhooks.models import CallbackRoute, StatusEvent
 
 
@@ -15,19 +16,10 @@ class ReportedStatusFilter(ChoicesFilter):
     choices_of = Message.Status.choices
 
 
-class PipelineRowAdmin(admin.ModelAdmin):
+class PipelineRowAdmin(ReadOnlyAdmin):
     # Both tables grow with every message sent: no second COUNT, no counts per filter choice.
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(StatusEvent)
