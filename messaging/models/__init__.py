@@ -1,0 +1,27 @@
+"""The messaging app's models (tenant schema), one module per part of the domain."""
+
+from messaging.models.audience import (
+    CONTACT_SEARCH_TEXT,
+    SEARCH_FIELD_SEPARATOR,
+    Contact,
+    ContactImport,
+    Segment,
+    Template,
+)
+from messaging.models.campaigns import Campaign, CampaignRun
+from messaging.models.messages import FINAL_STATUSES, STATUS_RANK, Message, SendRequest
+
+__all__ = [
+    "CONTACT_SEARCH_TEXT",
+    "FINAL_STATUSES",
+    "SEARCH_FIELD_SEPARATOR",
+    "STATUS_RANK",
+    "Campaign",
+    "CampaignRun",
+    "Contact",
+    "ContactImport",
+    "Message",
+    "Segment",
+    "SendRequest",
+    "Template",
+]

@@ -1,0 +1,162 @@
+"""Sends and their messages: a SendRequest is one accepted send, each recipient a Message (the
+outbox row of DESIGN section 5)."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from messaging.models.audience import Contact, Template
+from messaging.models.base import created_by_field
+
+
+class SendRequest(models.Model):
+    """One accepted send: a text (or a template) to one or more recipients.
+
+    Its id is the `message_id` the send API answers with; each recipient is a Message.
+    """
+
+    class Source(models.TextChoices):
+        DASHBOARD = "dashboard", "Dashboard"
+        API = "api", "Integration API"
+        CAMPAIGN = "campaign", "Campaign"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    channel = models.CharField(max_length=16, default="sms")
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.DASHBOARD)
+    text = models.TextField()
+    sender_id = models.CharField(max_length=11)
+    template = models.ForeignKey(
+        Template, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    encoding = models.CharField(max_length=8)
+    segments = models.PositiveIntegerField(help_text="SMS parts of the longest recipient's text")
+    recipient_count = models.PositiveIntegerField()
+    credits = models.PositiveIntegerField(help_text="Credits reserved for every recipient")
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    webhook_url = models.URLField(
+        max_length=500, blank=True, help_text="Also gets this send's message events"
+    )
+    created_by = created_by_field()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [models.Index(fields=["-created_at", "id"], name="send_request_created")]
+
+    def __str__(self):
+        return f"send {self.id} to {self.recipient_count}"
+
+
+class Message(models.Model):
+    """One message on one channel, outbound or inbound. For an outbound message it is the
+    outbox row of the delivery pipeline (DESIGN section 5):
+
+        scheduled -> queued -> sending -> sent -> delivered | undelivered | failed
+        scheduled | queued -> canceled;  sending -> queued (a transient error, retried)
+
+    Inbound messages are `received`. Apart from a retry, a status never moves backwards
+    (see STATUS_RANK); each status has its own timestamp.
+    """
+
+    class Direction(models.TextChoices):
+        OUTBOUND = "outbound", "Outbound"
+        INBOUND = "inbound", "Inbound"
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        WHATSAPP = "whatsapp", "WhatsApp"
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        UNDELIVERED = "undelivered", "Undelivered"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+        RECEIVED = "received", "Received"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Indexed by message_send_status, which leads with it: one index less to write per row.
+    send_request = models.ForeignKey(
+        SendRequest,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        db_index=False,
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    direction = models.CharField(
+        max_length=8, choices=Direction.choices, default=Direction.OUTBOUND
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.SMS)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    recipient = models.CharField(max_length=20, help_text="E.164 number the message goes to")
+    sender = models.CharField(max_length=20, help_text="Sender id or number it comes from")
+    text = models.TextField()
+    encoding = models.CharField(max_length=8)
+    segments = models.PositiveSmallIntegerField()
+    credits = models.PositiveIntegerField(default=0, help_text="Credits reserved for it")
+    provider = models.CharField(max_length=16, blank=True)
+    provider_message_id = models.CharField(max_length=64, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Set just before the provider is called: a message `sending` without it was never handed
+    # over and may be queued again; with it, the outcome is unknown and it must not be resent.
+    handed_at = models.DateTimeField(null=True, blank=True)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    sending_at = models.DateTimeField(null=True, blank=True)
+    # The batch that claimed it while `sending`; a claim whose lease ended was a dead worker's.
+    claim_id = models.UUIDField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [
+            models.Index(fields=["-created_at", "id"], name="message_created"),
+            models.Index(fields=["send_request", "status"], name="message_send_status"),
+            # Status callbacks that carry only the provider's id (Twilio) find messages here.
+            models.Index(
+                fields=["provider_message_id"],
+                condition=~Q(provider_message_id=""),
+                name="message_provider_id",
+            ),
+            # The pipeline's sweeps look only at unfinished outbound rows.
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                condition=Q(status__in=["scheduled", "queued", "sending"]),
+                name="message_unfinished",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.direction} {self.channel} to {self.recipient} ({self.status})"
+
+
+# A status report may only move a message to a higher rank (DESIGN section 5).
+STATUS_RANK = {
+    Message.Status.SCHEDULED: 0,
+    Message.Status.QUEUED: 1,
+    Message.Status.SENDING: 2,
+    Message.Status.SENT: 3,
+    Message.Status.DELIVERED: 4,
+    Message.Status.UNDELIVERED: 4,
+    Message.Status.FAILED: 4,
+    Message.Status.CANCELED: 4,
+    Message.Status.RECEIVED: 4,
+}
+FINAL_STATUSES = frozenset(status for status, rank in STATUS_RANK.items() if rank == 4)
