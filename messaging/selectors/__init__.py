@@ -1,0 +1,43 @@
+"""Reads of the messaging app, one module per part of the domain (the tenant schema)."""
+
+from messaging.selectors.audience import (
+    contact_get,
+    contact_import_get,
+    contact_search,
+    contacts_live,
+    segment_get,
+    template_get,
+)
+from messaging.selectors.campaigns import (
+    campaign_analytics,
+    campaign_cost,
+    campaign_get,
+)
+from messaging.selectors.messages import (
+    PENDING_STATUSES,
+    message_get,
+    send_overall_status,
+    send_request_get,
+    send_requests_between,
+    send_status_counts,
+    sms_stats,
+)
+
+__all__ = [
+    "PENDING_STATUSES",
+    "campaign_analytics",
+    "campaign_cost",
+    "campaign_get",
+    "contact_get",
+    "contact_import_get",
+    "contact_search",
+    "contacts_live",
+    "message_get",
+    "segment_get",
+    "send_overall_status",
+    "send_request_get",
+    "send_requests_between",
+    "send_status_counts",
+    "sms_stats",
+    "template_get",
+]
