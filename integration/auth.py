@@ -15,7 +15,7 @@ from integration.models import API_KEY_PREFIX
 from integration.selectors import api_key_usable
 from integration.services.keys import api_key_used
 from mifumo.errors import ApplicationError, ErrorCode
-from mifumo.tenancy import bearer_token
+from tenants.middleware import bearer_token
 
 
 def tenant_from_api_key(request):

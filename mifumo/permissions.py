@@ -1,4 +1,4 @@
-"""Permissions for routes that work on the request's tenant (chosen by mifumo.tenancy)."""
+"""Permissions for routes that work on the request's tenant (chosen by tenants.middleware)."""
 
 from rest_framework.permissions import BasePermission
 

@@ -85,7 +85,7 @@ MIDDLEWARE = [
     "mifumo.ratelimit.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "mifumo.tenancy.TenantSelectionMiddleware",
+    "tenants.middleware.TenantSelectionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -97,8 +97,8 @@ MIDDLEWARE = [
 # None. An integration API key (mif_...) is asked first.
 TENANT_RESOLVERS = [
     "integration.auth.tenant_from_api_key",
-    "mifumo.tenancy.tenant_from_host",
-    "mifumo.tenancy.tenant_from_jwt",
+    "tenants.middleware.tenant_from_host",
+    "tenants.middleware.tenant_from_jwt",
 ]
 
 ROOT_URLCONF = "mifumo.urls"
@@ -170,7 +170,7 @@ SIMPLE_JWT = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["mifumo.tenancy.TenantJWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.middleware.TenantJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [

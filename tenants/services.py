@@ -16,7 +16,7 @@ from rest_framework import status
 
 from mifumo.errors import ApplicationError, ErrorCode
 from mifumo.tasks import email_send
-from mifumo.tenancy import platform_hosts
+from tenants.middleware import platform_hosts
 from tenants.models import Domain, Invitation, Membership, Role, Tenant
 from tenants.selectors import invitation_get, invitation_token_hash
 

@@ -39,7 +39,7 @@ from mifumo.principals import client_ip
 from mifumo.ratelimit import rate_limit_hit
 
 # The same rule the API's tenant middleware applies to a JWT user, so both pick one tenant.
-from mifumo.tenancy import _preferred_membership
+from tenants.middleware import _preferred_membership
 
 DASHBOARD = "integration-dashboard"
 RECENT_DELIVERIES = 50

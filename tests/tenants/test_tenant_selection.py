@@ -1,4 +1,4 @@
-"""The middleware that picks each request's tenant and schema (mifumo/tenancy.py)."""
+"""The middleware that picks each request's tenant and schema (tenants/middleware.py)."""
 
 import pytest
 from django.db import connection

@@ -24,7 +24,9 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts.models import User
 from mifumo.errors import ErrorCode, error_body
+from tenants.models import Domain, Membership, Tenant
 
 TENANT_HEADER = "HTTP_X_TENANT_ID"
 
@@ -47,8 +49,6 @@ def _jwt_user(request):
     One query in the common case: the user comes joined to the membership they would work in
     (their active tenant's, else their first), kept for tenant_from_jwt.
     """
-    from accounts.models import User
-
     raw = bearer_token(request)
     if raw is None or raw.count(".") != 2:
         return None
@@ -72,9 +72,6 @@ def _jwt_user(request):
 def _preferred_membership_sql() -> tuple[str, list[tuple[type, list]]]:
     """Every request of a signed-in user runs this lookup, so it is SQL written once rather
     than a queryset compiled each time (most of its cost was the compiling)."""
-    from accounts.models import User
-    from tenants.models import Membership, Tenant
-
     models = [(Membership, "m"), (User, "u"), (Tenant, "t")]
     layout = [(model, list(model._meta.concrete_fields)) for model, _ in models]
     columns = ", ".join(
@@ -87,7 +84,7 @@ def _preferred_membership_sql() -> tuple[str, list[tuple[type, list]]]:
         FROM {Membership._meta.db_table} m
         JOIN {User._meta.db_table} u ON u.id = m.user_id
         JOIN {Tenant._meta.db_table} t ON t.id = m.tenant_id
-        WHERE m.user_id = %s AND u.is_active AND m.status = 'active' AND t.is_active
+        WHERE m.user_id = %s AND u.is_active AND m.status = %s AND t.is_active
         ORDER BY m.tenant_id IS NOT DISTINCT FROM u.active_tenant_id DESC, m.created_at
         LIMIT 1
     """  # noqa: S608 - table and column names come from the models
@@ -110,7 +107,7 @@ def _preferred_membership(user_id):
     attached. None when they have none (or are inactive)."""
     sql, layout = _preferred_membership_sql()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user_id])
+        cursor.execute(sql, [user_id, Membership.Status.ACTIVE])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -126,8 +123,6 @@ def _preferred_membership(user_id):
 
 
 def _membership(user, **tenant_lookup):
-    from tenants.models import Membership
-
     return (
         Membership.objects.select_related("tenant")
         .filter(
@@ -155,8 +150,6 @@ def platform_hosts() -> set[str]:
 
 
 def tenant_from_host(request):
-    from tenants.models import Domain
-
     hostname = TenantMainMiddleware.hostname_from_request(request)
     if hostname in platform_hosts():
         return None
