@@ -18,8 +18,9 @@ from standardwebhooks.webhooks import Webhook
 
 from integration.models import WebhookDelivery, WebhookEndpoint
 from integration.services import webhooks as services
+from integration.services.webhooks import deliveries, endpoints
 from messaging.models import Message, SendRequest
-from mifumo import outbound_http
+from mifumo import events, outbound_http
 from mifumo.outbound_http import TargetRefused, check_target, post_json
 from tests.envelope import assert_error, assert_field_errors, ok_data
 from tests.fakes.server import Answer, CallbackSink, FakeRequest
@@ -130,7 +131,7 @@ def message_in(tenant, *, webhook_url: str = "", status: str = "sent") -> Messag
 def emit(world, on_commit, messages, event_type="message.sent") -> None:
     """What the send pipeline does after a status change, then its side effects run."""
     with on_commit(), tenant_context(world.tenant):
-        services.message_events_emit(event_type=event_type, message_ids=[m.id for m in messages])
+        events.publish(event_type, {"message_ids": [str(m.id) for m in messages]})
 
 
 def headers_of(request: FakeRequest) -> dict[str, str]:
@@ -178,7 +179,7 @@ def test_an_event_reaches_subscribed_endpoints_and_the_sends_url_signed(
     assert headers["Content-Type"] == "application/json"
     assert headers["User-Agent"].startswith("Mifumo-Webhooks/")
     with pytest.raises(Exception, match="signature"):
-        Webhook(services._new_secret()).verify(by_path["/subscribed"].body, headers)
+        Webhook(endpoints._new_secret()).verify(by_path["/subscribed"].body, headers)
 
     deliveries = WebhookDelivery.objects.filter(tenant=a.tenant)
     assert sorted(d.url for d in deliveries) == sorted(
@@ -201,7 +202,7 @@ def test_emitting_is_free_and_a_tenant_without_targets_costs_two_queries(
             django_capture_on_commit_callbacks() as published,
             CaptureQueriesContext(connection) as emitted,
         ):
-            services.message_events_emit(event_type="message.sent", message_ids=[message.id])
+            events.publish("message.sent", {"message_ids": [str(message.id)]})
         with CaptureQueriesContext(connection) as delivered:
             (publish,) = published
             publish()  # the task, run eagerly
@@ -322,7 +323,7 @@ def test_a_delivery_being_attempted_is_not_sent_again(a, local_targets, receiver
     )
 
     # As another worker's claim leaves it: attempts counted, due only after the attempt.
-    claimed = services._claim(delivery.pk)
+    claimed = deliveries._claim(delivery.pk)
     again = services.webhook_delivery_attempt(delivery_id=delivery.pk)
 
     assert claimed is not None
