@@ -5,7 +5,7 @@ from django.core.files.base import ContentFile
 from django_tenants.utils import tenant_context
 
 from messaging.models import Contact, ContactImport
-from messaging.services import imports
+from messaging.services.imports import jobs
 
 
 class WorkerKilled(BaseException):
@@ -20,7 +20,7 @@ def _file(rows: int) -> bytes:
 
 @pytest.fixture
 def job(a, monkeypatch):
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 5)
+    monkeypatch.setattr(jobs, "CHUNK_ROWS", 5)
     with tenant_context(a.tenant):
         raw = _file(12)
         record = ContactImport(file_format="csv")
@@ -30,7 +30,7 @@ def job(a, monkeypatch):
 
 
 def test_a_killed_import_resumes_after_its_last_committed_chunk(a, job, monkeypatch):
-    real_merge = imports.merge_rows
+    real_merge = jobs.merge_rows
     calls = []
 
     def merge_then_die(prepared, **kwargs):
@@ -40,17 +40,17 @@ def test_a_killed_import_resumes_after_its_last_committed_chunk(a, job, monkeypa
         return real_merge(prepared, **kwargs)
 
     with tenant_context(a.tenant):
-        monkeypatch.setattr(imports, "merge_rows", merge_then_die)
+        monkeypatch.setattr(jobs, "merge_rows", merge_then_die)
         with pytest.raises(WorkerKilled):
-            imports.contact_import_run(import_id=str(job.id), region="TZ")
+            jobs.contact_import_run(import_id=str(job.id), region="TZ")
         job.refresh_from_db()
         assert job.status == ContactImport.Status.RUNNING
         assert job.total_rows == 13  # counted before the first chunk was merged
         assert (job.rows_done, job.imported_count, job.skipped_count) == (6, 5, 1)
         assert Contact.objects.count() == 5
 
-        monkeypatch.setattr(imports, "merge_rows", real_merge)
-        imports.contact_import_run(import_id=str(job.id), region="TZ")
+        monkeypatch.setattr(jobs, "merge_rows", real_merge)
+        jobs.contact_import_run(import_id=str(job.id), region="TZ")
         job.refresh_from_db()
 
         assert job.status == ContactImport.Status.COMPLETED
@@ -62,8 +62,8 @@ def test_a_killed_import_resumes_after_its_last_committed_chunk(a, job, monkeypa
 
 def test_a_finished_import_is_not_run_again(a, job):
     with tenant_context(a.tenant):
-        imports.contact_import_run(import_id=str(job.id), region="TZ")
-        imports.contact_import_run(import_id=str(job.id), region="TZ")
+        jobs.contact_import_run(import_id=str(job.id), region="TZ")
+        jobs.contact_import_run(import_id=str(job.id), region="TZ")
         job.refresh_from_db()
 
         assert (job.status, job.imported_count) == (ContactImport.Status.COMPLETED, 12)

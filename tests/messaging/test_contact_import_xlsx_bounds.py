@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from messaging.services import imports
+from messaging.services.imports.upload import XLSX_REQUEST_MAX_UNPACKED_BYTES
 from tests.envelope import assert_error, ok_data
 from tests.messaging.helpers import csv_text, import_url, xlsx_bytes
 from tests.messaging.test_contact_import import contacts_of, counts, upload
@@ -95,7 +95,7 @@ def test_a_workbook_too_large_to_open_in_the_request_is_read_by_the_worker(api, 
     raw = with_dimension(table(3000, notes="x" * 2000), None)
     raw = rewrite_sheet(raw, lambda xml: xml[: len(xml) * 9 // 10])
     unpacked = sum(part.file_size for part in zipfile.ZipFile(io.BytesIO(raw)).infolist())
-    assert unpacked > imports.XLSX_REQUEST_MAX_UNPACKED_BYTES
+    assert unpacked > XLSX_REQUEST_MAX_UNPACKED_BYTES
     client = api(a.owner)
 
     with on_commit():
