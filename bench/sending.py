@@ -54,7 +54,7 @@ from webserver import gunicorn_start  # noqa: E402
 from accounts.models import User  # noqa: E402
 from billing.services import credit_add  # noqa: E402
 from messaging.models import Message  # noqa: E402
-from messaging.services.messages import SendInput, message_send  # noqa: E402
+from messaging.services.messages import SendInput, send_to_numbers  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tenants.services import tenant_create  # noqa: E402
 from tests.fakes.beem import FakeBeem  # noqa: E402
@@ -157,7 +157,7 @@ def fan_out(tenant, beem: FakeBeem) -> dict:
     recipients = [f"+2557{n:08d}" for n in range(RECIPIENTS)]
     started = time.perf_counter()
     with tenant_context(tenant):
-        message_send(
+        send_to_numbers(
             tenant=tenant,
             data=SendInput(recipients=recipients, sender="Taarifa-SMS", text="Habari! " * 10),
         )

@@ -1,9 +1,95 @@
-"""Output shapes of the integration app's routes."""
+"""Bodies of the integration app's routes: the external API's input (numbers in strict E.164),
+webhook endpoints and their deliveries, API keys."""
 
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from integration.models import ApiKey, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from integration.services.keys import IssuedKey, scopes_from_grants
+from messaging.serializers import ContactInputSerializer
+from messaging.serializers.sending import SmsSendInputSerializer
+from mifumo.errors import ApplicationError, ErrorCode
+from mifumo.outbound_http import TargetRefused, check_target
+from mifumo.phone import StrictE164Field
+
+# --- The external API's input (/api/integration/v1/)
+
+
+def _errors_with_code(detail, code: str):
+    """The part of a DRF error structure whose errors have `code`, in the same shape."""
+    if isinstance(detail, dict):
+        kept = {key: _errors_with_code(value, code) for key, value in detail.items()}
+        return {key: value for key, value in kept.items() if value}
+    if isinstance(detail, list):
+        return [error for error in detail if getattr(error, "code", None) == code]
+    return []
+
+
+class StrictPhoneInputSerializer(serializers.Serializer):
+    """A body whose numbers are StrictE164Fields. One that is not E.164 makes the answer a 400
+    INVALID_PHONE_FORMAT, whatever else is wrong with the body: clients switch on that code.
+    `details` holds the refused fields' errors."""
+
+    def run_validation(self, data=empty):
+        try:
+            return super().run_validation(data)
+        except serializers.ValidationError as exc:
+            refused = _errors_with_code(exc.detail, StrictE164Field.FORMAT_ERROR)
+            if refused:
+                raise self.phone_format_error(refused) from exc
+            raise
+
+    def phone_format_error(self, refused: dict) -> ApplicationError:
+        first = next(iter(refused.values()))
+        return ApplicationError(
+            str(first[0]), code=ErrorCode.INVALID_PHONE_FORMAT, details=dict(refused)
+        )
+
+
+class IntegrationContactInputSerializer(StrictPhoneInputSerializer, ContactInputSerializer):
+    """The dashboard's contact body, its numbers in E.164 only."""
+
+    phone_e164 = StrictE164Field(required=False)
+    phone_number = StrictE164Field(required=False, write_only=True)
+    phone = StrictE164Field(required=False, write_only=True)
+
+
+class IntegrationSendInputSerializer(StrictPhoneInputSerializer, SmsSendInputSerializer):
+    """The dashboard's send body, its recipients in E.164 only, with the seed's
+    `schedule_time` (for `scheduled_at`) and a `webhook_url` for this send's events."""
+
+    recipients = serializers.ListField(
+        child=StrictE164Field(allow_blank=True), required=False, help_text="E.164 numbers"
+    )
+    recipient = StrictE164Field(required=False, allow_blank=True)
+    schedule_time = serializers.DateTimeField(required=False, allow_null=True)
+    webhook_url = serializers.URLField(required=False, allow_blank=True, max_length=500)
+
+    def validate_webhook_url(self, value):
+        if value:
+            try:
+                check_target(value)
+            except TargetRefused as exc:
+                raise serializers.ValidationError(str(exc)) from exc
+        return value
+
+    def validate(self, attrs):
+        schedule_time = attrs.pop("schedule_time", None)
+        attrs["scheduled_at"] = schedule_time or attrs.get("scheduled_at")
+        return super().validate(attrs)
+
+    def phone_format_error(self, refused: dict) -> ApplicationError:
+        # The refused numbers themselves, as the developer documentation shows them.
+        numbers = self.fields["recipients"].get_value(self.initial_data)
+        refused_numbers = [numbers[index] for index in refused.get("recipients", {})]
+        if "recipient" in refused:
+            refused_numbers.insert(0, self.fields["recipient"].get_value(self.initial_data))
+        return ApplicationError(
+            "Recipients must be in E.164 format, e.g. +255712345678.",
+            code=ErrorCode.INVALID_PHONE_FORMAT,
+            details={"invalid_recipients": refused_numbers[:100]},
+        )
+
 
 # --- Webhook endpoints and their deliveries
 

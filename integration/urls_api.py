@@ -1,4 +1,4 @@
-"""/api/integration/v1/: the routes an API key calls."""
+"""/api/integration/v1/: the routes an API key calls, one view per route."""
 
 from django.urls import path
 
@@ -24,32 +24,28 @@ urlpatterns = [
     ),
     path(
         "contacts/segments/<uuid:segment_id>/",
-        api.SegmentDetailView.as_view(http_method_names=["get"]),
+        api.SegmentView.as_view(),
         name="integration-segment",
     ),
     path(
         "contacts/segments/<uuid:segment_id>/update/",
-        api.SegmentDetailView.as_view(http_method_names=["put"]),
+        api.SegmentUpdateView.as_view(),
         name="integration-segment-update",
     ),
     path(
         "contacts/segments/<uuid:segment_id>/delete/",
-        api.SegmentDetailView.as_view(http_method_names=["delete"]),
+        api.SegmentDeleteView.as_view(),
         name="integration-segment-delete",
     ),
-    path(
-        "contacts/<uuid:contact_id>/",
-        api.ContactDetailView.as_view(http_method_names=["get"]),
-        name="integration-contact",
-    ),
+    path("contacts/<uuid:contact_id>/", api.ContactView.as_view(), name="integration-contact"),
     path(
         "contacts/<uuid:contact_id>/update/",
-        api.ContactDetailView.as_view(http_method_names=["put"]),
+        api.ContactUpdateView.as_view(),
         name="integration-contact-update",
     ),
     path(
         "contacts/<uuid:contact_id>/delete/",
-        api.ContactDetailView.as_view(http_method_names=["delete"]),
+        api.ContactDeleteView.as_view(),
         name="integration-contact-delete",
     ),
 ]

@@ -5,7 +5,7 @@ from django.db.models import F
 from drf_yasg import openapi
 from rest_framework.exceptions import ValidationError
 
-from messaging.models import Message, Template
+from messaging.models import Channel, Message
 from messaging.selectors import contact_search
 
 CONTACT_ORDERING = ("name", "created_at", "updated_at", "last_contacted_at")
@@ -73,7 +73,7 @@ class MessageFilter(django_filters.FilterSet):
         method="filter_direction",
     )
     status = django_filters.ChoiceFilter(choices=Message.Status.choices)
-    channel = django_filters.ChoiceFilter(choices=Message.Channel.choices)
+    channel = django_filters.ChoiceFilter(choices=Channel.choices)
     provider = django_filters.CharFilter()
     recipient = django_filters.CharFilter()
     message_id = django_filters.UUIDFilter(field_name="send_request_id")
@@ -97,7 +97,7 @@ ALL_CHANNELS = "all"
 
 class TemplateFilter(django_filters.FilterSet):
     channel = django_filters.ChoiceFilter(
-        choices=[*Template.Channel.choices, (ALL_CHANNELS, "Every channel")],
+        choices=[*Channel.choices, (ALL_CHANNELS, "Every channel")],
         method="filter_channel",
     )
     is_favorite = django_filters.BooleanFilter()
@@ -111,7 +111,7 @@ class TemplateFilter(django_filters.FilterSet):
 
 
 TEMPLATE_LIST_PARAMETERS = [
-    _query("channel", f"One of {', '.join(Template.Channel.values)}, or {ALL_CHANNELS}"),
+    _query("channel", f"One of {', '.join(Channel.values)}, or {ALL_CHANNELS}"),
     _query("is_favorite", "true or false", openapi.TYPE_BOOLEAN),
     _query("favorites_only", "true: only the favourites", openapi.TYPE_BOOLEAN),
 ]

@@ -1,9 +1,35 @@
+"""The messaging routes, mounted by mifumo/urls.py: `urlpatterns` at /api/messaging/, and
+`sms_urlpatterns` beside sms.urls under both SMS prefixes (/api/messaging/sms/ and the seed's
+/api/messaging/sms/sms/)."""
+
 from django.urls import path
 
-from messaging.views import campaigns, contacts, messages, segments, sms_channel, templates
+from messaging.views import campaigns, contacts, messages, segments, sending, sms_channel, templates
 
-# Mounted beside sms.urls by mifumo/urls.py, under both SMS prefixes.
 sms_urlpatterns = [
+    path("send/", sending.SmsSendView.as_view(), name="sms-send"),
+    path("balance/", sending.SmsBalanceView.as_view(), name="sms-balance"),
+    path("stats/", sending.SmsStatsView.as_view(), name="sms-stats"),
+    path("validate-phone/", sending.ValidatePhoneView.as_view(), name="sms-validate-phone"),
+    path("test-connection/", sending.TestConnectionView.as_view(), name="sms-test-connection"),
+    path("<uuid:message_id>/status/", sending.SendStatusView.as_view(), name="sms-status"),
+    # The seeds' other names for the same routes; a send's provider is always the tenant's.
+    path("send-bulk/", sending.SmsSendView.as_view(), name="sms-send-bulk"),
+    path("quick/", sending.SmsSendView.as_view(), name="sms-quick"),
+    path("beem/send/", sending.SmsSendView.as_view(), name="sms-beem-send"),
+    path("beem/send-bulk/", sending.SmsSendView.as_view(), name="sms-beem-send-bulk"),
+    path(
+        "beem/test-connection/",
+        sending.TestConnectionView.as_view(),
+        name="sms-beem-test-connection",
+    ),
+    path(
+        "beem/validate-phone/", sending.ValidatePhoneView.as_view(), name="sms-beem-validate-phone"
+    ),
+    path(
+        "beem/<uuid:message_id>/status/", sending.SendStatusView.as_view(), name="sms-beem-status"
+    ),
+    path("beem/balance/", sending.ProviderBalanceView.as_view(), name="sms-beem-balance"),
     path("templates/", sms_channel.SmsTemplateListView.as_view(), name="sms-template-list"),
     path("messages/", sms_channel.SmsMessageListView.as_view(), name="sms-message-list"),
 ]

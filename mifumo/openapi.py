@@ -56,10 +56,13 @@ class ReadOnlyBlankStrings(FieldInspector):
 class ErrorEnvelopeSerializer(serializers.Serializer):
     success = serializers.BooleanField(default=False)
     message = serializers.CharField()
-    data = serializers.JSONField(allow_null=True, default=None)
+    # The envelope's keys `data` and `errors` are also names of Serializer properties.
+    data = serializers.JSONField(allow_null=True, default=None)  # type: ignore[assignment]
     error_code = serializers.CharField(help_text="Stable code from mifumo.errors.ErrorCode")
     details = serializers.JSONField(allow_null=True)
-    errors = FieldErrorsField(required=False, help_text="Field errors, on VALIDATION_ERROR only")
+    errors = FieldErrorsField(  # type: ignore[assignment]
+        required=False, help_text="Field errors, on VALIDATION_ERROR only"
+    )
 
 
 _envelopes: dict[tuple, type[serializers.Serializer]] = {}
@@ -83,7 +86,7 @@ def enveloped(payload: type[serializers.Serializer] | None, *, paginated: bool =
     """A serializer class describing {success, message, data: payload, error_code, details}."""
     key = (payload, paginated)
     if key not in _envelopes:
-        data = serializers.JSONField(allow_null=True, default=None)
+        data: serializers.Field = serializers.JSONField(allow_null=True, default=None)
         base = "Empty"
         if payload is not None:
             data = (_page_of(payload) if paginated else payload)()

@@ -1,12 +1,13 @@
 """Phone numbers, parsed with `phonenumbers` and stored as E.164 (DESIGN section 4).
 
 Owns reading people's spellings into E.164 (`normalize_phone`), the integration API's strict
-check (`parse_e164_strict`) and the serializer field built on them.
+check (`parse_e164_strict`) and the serializer fields built on them.
 """
 
 import functools
 import re
 from dataclasses import dataclass
+from typing import cast
 
 import phonenumbers
 from django.conf import settings
@@ -98,7 +99,7 @@ def _plan_for_region(region: str) -> _Plan | None:
     metadata = PhoneMetadata.metadata_for_region(region, None)
     if metadata is None:
         return None
-    if phonenumbers.region_code_for_country_code(metadata.country_code) != region:
+    if phonenumbers.region_code_for_country_code(cast(int, metadata.country_code)) != region:
         return None  # e.g. CA: parse() and is_possible_number() would use different metadata
     plan = _plan_for_code(str(metadata.country_code))
     return None if plan is None or plan.prefix_transforms else plan
@@ -242,3 +243,22 @@ class PhoneNumberField(serializers.CharField):
             return normalize_phone(value, self.region)
         except InvalidPhoneNumber as exc:
             raise serializers.ValidationError(str(exc), code="invalid_phone") from exc
+
+
+class StrictE164Field(serializers.CharField):
+    """Serializer field for the integration API: an E.164 number ('+' and the country code)
+    and no other spelling. A refusal is a field error with code `FORMAT_ERROR`, which that
+    API reports as INVALID_PHONE_FORMAT."""
+
+    FORMAT_ERROR = "invalid_phone_format"
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 32)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            return parse_e164_strict(value)
+        except InvalidPhoneNumber as exc:
+            raise serializers.ValidationError(str(exc), code=self.FORMAT_ERROR) from exc

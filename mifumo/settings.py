@@ -6,8 +6,12 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+# Django's generic classes accept the type arguments mypy checks (ModelAdmin[Model]...).
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -234,6 +238,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "sms.tasks.*": {"queue": "sends"},
+    "messaging.tasks.outbox_*": {"queue": "sends"},
+    "messaging.tasks.status_reports_*": {"queue": "sends"},
     "messaging.tasks.contact_import_*": {"queue": "imports"},
     "integration.tasks.*": {"queue": "webhooks"},
 }
@@ -243,8 +249,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.expired_credentials_prune",
         "schedule": 60 * 60 * 24,
     },
-    "sms-outbox-sweep": {"task": "sms.tasks.outbox_sweep_all", "schedule": 15},
+    "messaging-outbox-sweep": {"task": "messaging.tasks.outbox_sweep_all", "schedule": 15},
     "webhooks-status-events": {"task": "webhooks.tasks.status_events_process", "schedule": 10},
+    # Sends one campaigns_advance per tenant: due starts and runs, lost fan-outs, counters.
     "messaging-campaigns-advance": {
         "task": "messaging.tasks.campaigns_advance_all",
         "schedule": 15,
@@ -261,7 +268,7 @@ PLATFORM_SMS_SENDER = env.str("PLATFORM_SMS_SENDER", default="Taarifa-SMS")
 SANDBOX_OUTBOX_LIMIT = env.int("SANDBOX_OUTBOX_LIMIT", default=10_000)
 # Seconds after accepting before the sandbox reports a message delivered.
 SANDBOX_DELIVERY_DELAY_SECONDS = env.float("SANDBOX_DELIVERY_DELAY_SECONDS", default=2.0)
-# The outbox pipeline (sms.pipeline): batches per task, messages per provider call, retries.
+# The outbox (messaging.outbox): batches per task, messages per provider call, retries.
 SMS_SEND_BATCH_SIZE = env.int("SMS_SEND_BATCH_SIZE", default=1000)
 SMS_PROVIDER_CHUNK_SIZE = env.int("SMS_PROVIDER_CHUNK_SIZE", default=1000)
 SMS_SEND_MAX_ATTEMPTS = 3

@@ -5,9 +5,9 @@ from drf_yasg.views import get_schema_view
 from rest_framework.permissions import AllowAny
 
 from messaging.urls import sms_urlpatterns as messaging_sms_urlpatterns
+from messaging.views.sending import DeliveryReportsView
 from mifumo.views import HealthView
 from sms.urls import sender_name_urlpatterns
-from sms.views.sending import DeliveryReportsView
 
 api_info = openapi.Info(
     title="Mifumo API",
@@ -32,7 +32,8 @@ admin.site.site_url = "/swagger/"  # "View site": the API explorer (the API has 
 admin.site.index_template = "admin/tenant_scope/index.html"
 admin.site.app_index_template = "admin/tenant_scope/app_index.html"
 
-# Every route under /api/messaging/sms/: the sms app's own and messaging's SMS-only lists.
+# Every route under /api/messaging/sms/: the sms app's own (sender IDs) and messaging's (sends,
+# their status, balance, statistics, checks, and the SMS-only lists).
 sms_routes = [path("", include("sms.urls")), path("", include(messaging_sms_urlpatterns))]
 
 urlpatterns = [

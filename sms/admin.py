@@ -1,12 +1,14 @@
 """Operators review every tenant's sender ID requests here; reviews go through sms.services.
-ProviderFilter is the provider filter of the other apps' admins (messages, status reports)."""
+They read the callback routes the outbox records (read-only). ProviderFilter is the provider
+filter of the other apps' admins (messages, status reports)."""
 
 from django.contrib import admin, messages
 
 from mifumo.errors import ApplicationError
 from sms import services
-from sms.models import SenderId
+from sms.models import CallbackRoute, SenderId
 from sms.providers import PROVIDERS
+from tenants.admin_scope import ReadOnlyAdmin
 
 
 class ChoicesFilter(admin.SimpleListFilter):
@@ -99,3 +101,13 @@ class SenderIdAdmin(admin.ModelAdmin):
             ),
             "Revoked",
         )
+
+
+@admin.register(CallbackRoute)
+class CallbackRouteAdmin(ReadOnlyAdmin):
+    list_display = ["provider_message_id", "provider", "schema_name", "created_at"]
+    list_filter = [ProviderFilter]
+    search_fields = ["provider_message_id", "=schema_name"]
+    # The table grows with every message sent: no second COUNT, no counts per filter choice.
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER

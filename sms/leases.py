@@ -9,7 +9,7 @@ abandoned within SMS_LEASE_SECONDS, not after a guess at how long a batch might 
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from django.conf import settings
 from django_redis import get_redis_connection
@@ -20,11 +20,11 @@ logger = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def heartbeat(renew: Callable[[], object]):
+def heartbeat(renew: Callable[[], object]) -> Iterator[None]:
     """Call `renew` every SMS_LEASE_RENEW_SECONDS in a thread while the block runs."""
     stop = threading.Event()
 
-    def beat():
+    def beat() -> None:
         while not stop.wait(settings.SMS_LEASE_RENEW_SECONDS):
             try:
                 renew()
@@ -45,7 +45,7 @@ def _claim_key(claim_id: str) -> str:
 
 
 @contextlib.contextmanager
-def claim_lease(claim_id: str):
+def claim_lease(claim_id: str) -> Iterator[None]:
     """Holds the lease of one batch's claim while the block runs, and ends it after."""
     redis = get_redis_connection("default")
     key = _claim_key(claim_id)

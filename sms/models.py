@@ -1,6 +1,6 @@
-"""Sender IDs: the alphanumeric names tenants ask to send SMS from, reviewed by operators.
-
-They live in the public schema so operators can review every tenant's requests in one place.
+"""The sms app's tables (public schema): sender IDs, the alphanumeric names tenants ask to send
+SMS from, which live here so operators can review every tenant's requests in one place; and
+callback routes, which must be found before any tenant's schema is chosen.
 """
 
 import uuid
@@ -59,5 +59,26 @@ class SenderId(models.Model):
         verbose_name = "sender ID"
         verbose_name_plural = "sender IDs"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.status})"
+
+
+class CallbackRoute(models.Model):
+    """Which schema a provider's message id belongs to, for providers whose status callbacks
+    name no tenant (Beem). Recorded by the outbox when such a provider accepts messages
+    (sms.services.callback_routes_record), read when their callbacks are applied."""
+
+    provider = models.CharField(max_length=16)
+    provider_message_id = models.CharField(max_length=64)
+    schema_name = models.CharField(max_length=63)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_message_id"], name="callback_route_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.provider_message_id} -> {self.schema_name}"

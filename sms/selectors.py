@@ -2,8 +2,10 @@
 account's own balance."""
 
 import uuid
+from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from rest_framework import status as http_status
 
@@ -18,7 +20,7 @@ from sms.providers.twilio import TwilioError
 PLATFORM_SENDER_NAMESPACE = uuid.UUID("6f1c3f0e-5b7a-4f7e-9a43-2d1e8c0b9a51")
 
 
-def sender_ids_of(*, tenant_id, status: str | None = None):
+def sender_ids_of(*, tenant_id: uuid.UUID, status: str | None = None) -> QuerySet[SenderId]:
     """The tenant's sender IDs, newest first, optionally only those with `status`."""
     sender_ids = SenderId.objects.filter(tenant_id=tenant_id).order_by("-created_at", "id")
     if status:
@@ -28,15 +30,14 @@ def sender_ids_of(*, tenant_id, status: str | None = None):
 
 def platform_sender_id() -> SenderId:
     """The shared platform sender (settings.PLATFORM_SMS_SENDER) as an unsaved, approved
-    SenderId with a stable id (uuid5 of its name): every tenant may send from it."""
+    SenderId with a stable id (uuid5 of its name): every tenant may send from it. Having no
+    row, it has no created_at or updated_at (both None)."""
     name = settings.PLATFORM_SMS_SENDER
     return SenderId(
         id=uuid.uuid5(PLATFORM_SENDER_NAMESPACE, name),
         name=name,
         purpose="Shared platform sender ID",
         status=SenderId.Status.APPROVED,
-        created_at=None,
-        updated_at=None,
     )
 
 
@@ -44,7 +45,7 @@ def sender_id_is_platform(sender_id: SenderId) -> bool:
     return sender_id.pk == platform_sender_id().pk
 
 
-def sender_id_get(*, tenant_id, sender_id_pk) -> SenderId:
+def sender_id_get(*, tenant_id: uuid.UUID, sender_id_pk: uuid.UUID | str) -> SenderId:
     """The tenant's sender ID with this id, or the platform sender for its stable id; any
     other id (absent, malformed, another tenant's) is the uniform 404."""
     platform = platform_sender_id()
@@ -53,7 +54,7 @@ def sender_id_get(*, tenant_id, sender_id_pk) -> SenderId:
     return get_or_404(SenderId.objects.filter(tenant_id=tenant_id), sender_id_pk, "Sender ID")
 
 
-def provider_balance_get(*, provider: SmsProvider) -> dict:
+def provider_balance_get(*, provider: SmsProvider) -> dict[str, Any]:
     """The provider account's own balance as {provider, available, credits, currency,
     unlimited, detail}; a provider that is unconfigured, unreachable or refuses is
     `available: false` with the reason, never an exception. No credential is ever included."""
@@ -74,7 +75,7 @@ def provider_balance_get(*, provider: SmsProvider) -> dict:
     }
 
 
-def sender_id_check(*, tenant_id, name: str | None) -> str:
+def sender_id_check(*, tenant_id: uuid.UUID, name: str | None) -> str:
     """The sender name to send from: the platform sender when `name` is empty (no query), else
     the stored spelling of the tenant's approved sender ID matching `name` in any case (one
     query on the (tenant, lower(name)) unique index).
@@ -82,7 +83,7 @@ def sender_id_check(*, tenant_id, name: str | None) -> str:
     Raises 400 SENDER_ID_INVALID when the tenant has no approved sender ID of that name.
     """
     name = (name or "").strip()
-    platform = settings.PLATFORM_SMS_SENDER
+    platform: str = settings.PLATFORM_SMS_SENDER
     if not name or name.lower() == platform.lower():
         return platform
     if len(name) <= SenderId.MAX_LENGTH:

@@ -1,7 +1,10 @@
-"""Writes of the sms app: platform SMS (verification codes) and sender ID requests and reviews."""
+"""Writes of the sms app: platform SMS (verification codes), sender ID requests and reviews,
+and the callback routes of providers whose callbacks name no tenant."""
 
 import re
 import uuid
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -10,8 +13,12 @@ from django.utils import timezone
 from rest_framework import status
 
 from mifumo.errors import ApplicationError, ErrorCode
-from sms.models import SenderId
+from sms.models import CallbackRoute, SenderId
 from sms.tasks import platform_sms_deliver
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from tenants.models import Tenant
 
 SENDER_ID_CHARACTERS_RE = re.compile(r"^[A-Za-z0-9 .\-]+$")
 SENDER_ID_LETTER_RE = re.compile(r"[A-Za-z]")
@@ -23,10 +30,23 @@ OPERATOR_REVOCATION_REASON = "Revoked by an operator."
 def platform_sms_send(*, to: str, text: str) -> str:
     """Queue one platform SMS for after the current transaction commits; returns its reference."""
     reference = f"platform_{uuid.uuid4().hex}"
-    platform_sms_deliver.delay_on_commit(
+    platform_sms_deliver.delay_on_commit(  # type: ignore[attr-defined]  # a DjangoTask at run time
         reference=reference, to=to, text=text, sender=settings.PLATFORM_SMS_SENDER
     )
     return reference
+
+
+def callback_routes_record(
+    *, provider: str, provider_message_ids: Iterable[str], schema_name: str
+) -> None:
+    """Remember that these provider message ids belong to `schema_name`, so their callbacks
+    (which name no tenant) find it; one INSERT, ids already recorded are kept as they are."""
+    routes = [
+        CallbackRoute(provider=provider, provider_message_id=pid, schema_name=schema_name)
+        for pid in set(provider_message_ids)
+        if pid
+    ]
+    CallbackRoute.objects.bulk_create(routes, ignore_conflicts=True)
 
 
 def _field_error(field: str, message: str) -> ApplicationError:
@@ -83,7 +103,12 @@ def _locked(sender_id: SenderId) -> SenderId:
 
 @transaction.atomic
 def sender_id_request(
-    *, tenant, name: str, purpose: str = "", sample_message: str = "", created_by=None
+    *,
+    tenant: "Tenant",
+    name: str,
+    purpose: str = "",
+    sample_message: str = "",
+    created_by: "User | None" = None,
 ) -> SenderId:
     """Ask operators to approve `name` for `tenant`; the request starts pending.
 
@@ -123,7 +148,9 @@ def sender_id_request(
         raise _field_error(SENDER_ID_FIELD, f"You already have the sender ID '{name}'.") from exc
 
 
-def _review(sender_id: SenderId, *, to: str, reason: str = "", reviewed_by=None) -> SenderId:
+def _review(
+    sender_id: SenderId, *, to: str, reason: str = "", reviewed_by: "User | None" = None
+) -> SenderId:
     sender_id.status = to
     sender_id.rejection_reason = reason
     sender_id.reviewed_by = reviewed_by
@@ -142,7 +169,7 @@ def _reason_check(reason: str) -> str:
 
 
 @transaction.atomic
-def sender_id_approve(*, sender_id: SenderId, reviewed_by=None) -> SenderId:
+def sender_id_approve(*, sender_id: SenderId, reviewed_by: "User | None" = None) -> SenderId:
     """pending -> approved: the tenant may send from it from now on."""
     locked = _locked(sender_id)
     if locked.status != SenderId.Status.PENDING:
@@ -151,7 +178,9 @@ def sender_id_approve(*, sender_id: SenderId, reviewed_by=None) -> SenderId:
 
 
 @transaction.atomic
-def sender_id_reject(*, sender_id: SenderId, reason: str, reviewed_by=None) -> SenderId:
+def sender_id_reject(
+    *, sender_id: SenderId, reason: str, reviewed_by: "User | None" = None
+) -> SenderId:
     """pending -> rejected, with the reason the tenant sees."""
     reason = _reason_check(reason)
     locked = _locked(sender_id)
@@ -161,7 +190,9 @@ def sender_id_reject(*, sender_id: SenderId, reason: str, reviewed_by=None) -> S
 
 
 @transaction.atomic
-def sender_id_revoke(*, sender_id: SenderId, reason: str, reviewed_by=None) -> SenderId:
+def sender_id_revoke(
+    *, sender_id: SenderId, reason: str, reviewed_by: "User | None" = None
+) -> SenderId:
     """approved -> revoked: sends from it are refused from now on."""
     reason = _reason_check(reason)
     locked = _locked(sender_id)

@@ -11,6 +11,7 @@
 import contextlib
 import time
 import uuid
+from collections.abc import Iterator
 
 from django.conf import settings
 from django_redis import get_redis_connection
@@ -59,11 +60,12 @@ def sender_segments_wait(sender: str, segments: int) -> float:
 
 
 def tenant_slot_limit() -> int:
-    return max(1, settings.SMS_SEND_CONCURRENCY // 2)
+    concurrency: int = settings.SMS_SEND_CONCURRENCY
+    return max(1, concurrency // 2)
 
 
 @contextlib.contextmanager
-def tenant_send_slot(schema_name: str):
+def tenant_send_slot(schema_name: str) -> Iterator[bool]:
     """Yields True while this worker holds one of the tenant's send slots, False if they
     stay taken for SMS_SLOT_WAIT_SECONDS. A killed worker's slot frees itself when its lease
     runs out."""
@@ -86,7 +88,7 @@ def tenant_send_slot(schema_name: str):
         yield False
         return
 
-    def renew():
+    def renew() -> None:
         redis.zadd(key, {holder: time.time() + lease_seconds}, xx=True)
         redis.expire(key, lease_seconds + 1)
 

@@ -1,13 +1,12 @@
-"""Operators read provider status reports as received (and what became of them) and the
-callback routes that tell a provider message id's tenant. Both are written only by the
-callback pipeline (webhooks.services), so these pages are read-only."""
+"""Operators read provider status reports as received (and what became of them). They are
+written only by the callback pipeline (webhooks.services), so these pages are read-only."""
 
 from django.contrib import admin
 
 from messaging.models import Message
 from sms.admin import ChoicesFilter, ProviderFilter
 from tenants.admin_scope import ReadOnlyAdmin
-from webhooks.models import CallbackRoute, StatusEvent
+from webhooks.models import StatusEvent
 
 
 class ReportedStatusFilter(ChoicesFilter):
@@ -17,7 +16,7 @@ class ReportedStatusFilter(ChoicesFilter):
 
 
 class PipelineRowAdmin(ReadOnlyAdmin):
-    # Both tables grow with every message sent: no second COUNT, no counts per filter choice.
+    # The table grows with every message sent: no second COUNT, no counts per filter choice.
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
 
@@ -38,10 +37,3 @@ class StatusEventAdmin(PipelineRowAdmin):
     ]
     list_filter = ["state", ProviderFilter, ReportedStatusFilter]
     search_fields = ["provider_message_id", "reference", "event_id", "=schema_name"]
-
-
-@admin.register(CallbackRoute)
-class CallbackRouteAdmin(PipelineRowAdmin):
-    list_display = ["provider_message_id", "provider", "schema_name", "created_at"]
-    list_filter = [ProviderFilter]
-    search_fields = ["provider_message_id", "=schema_name"]

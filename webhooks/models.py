@@ -1,27 +1,8 @@
-"""Inbound provider callbacks (public schema): status reports as received, and the routes that
-tell which tenant a provider's message id belongs to when the callback does not say."""
+"""Inbound provider callbacks (public schema): status reports as received. The routes that tell
+which tenant a provider's message id belongs to are sms's (sms.models.CallbackRoute)."""
 
 from django.db import models
 from django.db.models import Q
-
-
-class CallbackRoute(models.Model):
-    """Recorded when a provider accepts messages whose callbacks name no tenant (Beem)."""
-
-    provider = models.CharField(max_length=16)
-    provider_message_id = models.CharField(max_length=64)
-    schema_name = models.CharField(max_length=63)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["provider", "provider_message_id"], name="callback_route_unique"
-            )
-        ]
-
-    def __str__(self):
-        return f"{self.provider}:{self.provider_message_id} -> {self.schema_name}"
 
 
 class StatusEvent(models.Model):

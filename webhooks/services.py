@@ -1,7 +1,9 @@
 """Storing provider status reports as they arrive, and applying them in batches.
 
 Callbacks answer as soon as their reports are stored (one INSERT); a task applies pending
-reports a moment later, grouped by tenant, one set-based UPDATE per tenant (DESIGN section 6).
+reports a moment later, grouped by tenant, through messaging.status_reports (one set-based
+UPDATE per tenant, DESIGN section 6). A report that names no tenant finds its schema through
+the route the outbox recorded when the provider accepted the message (sms.models.CallbackRoute).
 """
 
 import time
@@ -16,20 +18,13 @@ from django.utils import timezone
 from django_redis import get_redis_connection
 from django_tenants.utils import get_tenant_model, tenant_context
 
+from messaging.status_reports import message_status_reports_apply
 from mifumo.principals import shared_key
+from sms.models import CallbackRoute
 from sms.providers.base import StatusReport
-from webhooks.models import CallbackRoute, StatusEvent
+from webhooks.models import StatusEvent
 
 _KICK_KEY = shared_key("webhooks", "status-events", "kick")
-
-
-def callback_routes_record(*, provider: str, provider_message_ids, schema_name: str) -> None:
-    routes = [
-        CallbackRoute(provider=provider, provider_message_id=pid, schema_name=schema_name)
-        for pid in set(provider_message_ids)
-        if pid
-    ]
-    CallbackRoute.objects.bulk_create(routes, ignore_conflicts=True)
 
 
 # One statement for any number of reports; a repeated (provider, event_id) is dropped.
@@ -37,7 +32,7 @@ _STORE_SQL = """
 INSERT INTO webhooks_statusevent (provider, event_id, schema_name, status, reference,
     provider_message_id, error_code, occurred_at, payload, state, attempts, received_at)
 SELECT %s, e.event_id, %s, e.status, e.reference, e.provider_message_id, e.error_code,
-    e.occurred_at, %s::jsonb, 'pending', 0, now()
+    e.occurred_at, %s::jsonb, %s, 0, now()
 FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[])
     AS e(event_id, status, reference, provider_message_id, error_code, occurred_at)
 ON CONFLICT (provider, event_id) DO NOTHING
@@ -67,7 +62,7 @@ def status_events_store(
         # depends on them, and it is what lets callbacks keep up with a provider's bursts.
         sql = "SET LOCAL synchronous_commit TO off; " + sql
     with connection.cursor() as cursor:
-        cursor.execute(sql, [provider, schema_name, payload, *columns])
+        cursor.execute(sql, [provider, schema_name, payload, StatusEvent.State.PENDING, *columns])
     transaction.on_commit(_kick)
 
 
@@ -101,9 +96,9 @@ class _Pending:
 # Marks a batch applied as it takes it (the transaction undoes that if applying fails);
 # concurrent runs skip each other's rows.
 _TAKE_SQL = """
-UPDATE webhooks_statusevent SET state = 'applied', processed_at = now()
+UPDATE webhooks_statusevent SET state = %s, processed_at = now()
 WHERE id IN (
-    SELECT id FROM webhooks_statusevent WHERE state = 'pending' ORDER BY id LIMIT %s
+    SELECT id FROM webhooks_statusevent WHERE state = %s ORDER BY id LIMIT %s
     FOR UPDATE SKIP LOCKED
 )
 RETURNING id, provider, schema_name, event_id, status, provider_message_id, reference,
@@ -113,7 +108,7 @@ RETURNING id, provider, schema_name, event_id, status, provider_message_id, refe
 
 def _take_pending(limit: int) -> list[_Pending]:
     with connection.cursor() as cursor:
-        cursor.execute(_TAKE_SQL, [limit])
+        cursor.execute(_TAKE_SQL, [StatusEvent.State.APPLIED, StatusEvent.State.PENDING, limit])
         rows = cursor.fetchall()
     return [
         _Pending(pk, provider, schema, StatusReport(*rest)) for pk, provider, schema, *rest in rows
@@ -139,8 +134,6 @@ def _schemas_of(events: list[_Pending]) -> dict[int, str]:
 def status_events_process(*, limit: int = 5000) -> dict[str, int]:
     """Apply up to `limit` pending events; returns counts. An event whose message is not found
     goes back to pending for another try, or to unmatched once its window has passed."""
-    from messaging.services.messages import message_status_reports_apply
-
     events = _take_pending(limit)
     schemas = _schemas_of(events)
     by_schema: dict[str, list[_Pending]] = defaultdict(list)

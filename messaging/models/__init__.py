@@ -8,16 +8,17 @@ from messaging.models.audience import (
     Segment,
     Template,
 )
+from messaging.models.base import Channel
 from messaging.models.campaigns import Campaign, CampaignRun
-from messaging.models.messages import FINAL_STATUSES, STATUS_RANK, Message, SendRequest
+from messaging.models.messages import STATUS_RANK, Message, SendRequest
 
 __all__ = [
     "CONTACT_SEARCH_TEXT",
-    "FINAL_STATUSES",
     "SEARCH_FIELD_SEPARATOR",
     "STATUS_RANK",
     "Campaign",
     "CampaignRun",
+    "Channel",
     "Contact",
     "ContactImport",
     "Message",

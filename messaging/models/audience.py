@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Concat, Upper
 
-from messaging.models.base import created_by_field
+from messaging.models.base import Channel, created_by_field
 
 # What contact search matches against; the same expression is indexed (contact_search_trgm).
 # Fields are joined with the ASCII unit separator, which no search term holds, so a term never
@@ -96,10 +96,6 @@ class Template(models.Model):
     approval_status: SMS templates are approved on creation; WhatsApp templates start pending
     (Meta reviews them): pending -> approved | rejected.
     """
-
-    class Channel(models.TextChoices):
-        SMS = "sms", "SMS"
-        WHATSAPP = "whatsapp", "WhatsApp"
 
     class Language(models.TextChoices):
         ENGLISH = "en", "English"

@@ -1,4 +1,4 @@
-"""What every messaging model shares."""
+"""What every messaging model shares: who made it, and the channels a message travels on."""
 
 from django.conf import settings
 from django.db import models
@@ -16,3 +16,10 @@ def created_by_field():
         db_index=False,
         related_name="+",
     )
+
+
+class Channel(models.TextChoices):
+    """A channel a message, a send or a template is for."""
+
+    SMS = "sms", "SMS"
+    WHATSAPP = "whatsapp", "WhatsApp"

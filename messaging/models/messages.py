@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from messaging.models.audience import Contact, Template
-from messaging.models.base import created_by_field
+from messaging.models.base import Channel, created_by_field
 
 
 class SendRequest(models.Model):
@@ -22,7 +22,7 @@ class SendRequest(models.Model):
         CAMPAIGN = "campaign", "Campaign"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    channel = models.CharField(max_length=16, default="sms")
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.SMS)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.DASHBOARD)
     text = models.TextField()
     sender_id = models.CharField(max_length=11)
@@ -56,16 +56,25 @@ class Message(models.Model):
         scheduled | queued -> canceled;  sending -> queued (a transient error, retried)
 
     Inbound messages are `received`. Apart from a retry, a status never moves backwards
-    (see STATUS_RANK); each status has its own timestamp.
+    (see STATUS_RANK); each status has its own timestamp. Each move is made by one function,
+    and nothing else writes `status`:
+
+        (created) queued | scheduled     messaging.services.messages.send_create
+        scheduled -> queued              messaging.outbox._release_due (the sweep)
+        queued -> sending                messaging.outbox._claim
+        sending -> sent                  messaging.outbox._record
+        sending -> queued                messaging.outbox._requeue (retry),
+                                         _requeue_unclaimed (sender's rate spent),
+                                         _recover_lost (the sweep: never handed over)
+        sending -> failed (refunded)     messaging.outbox.messages_fail
+        scheduled | queued -> canceled   messaging.outbox.outbox_cancel_send (refunded)
+        -> sent | delivered | undelivered | failed, by a provider's report (forward only)
+                                         messaging.status_reports.message_status_reports_apply
     """
 
     class Direction(models.TextChoices):
         OUTBOUND = "outbound", "Outbound"
         INBOUND = "inbound", "Inbound"
-
-    class Channel(models.TextChoices):
-        SMS = "sms", "SMS"
-        WHATSAPP = "whatsapp", "WhatsApp"
 
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
@@ -148,7 +157,7 @@ class Message(models.Model):
 
 
 # A status report may only move a message to a higher rank (DESIGN section 5).
-STATUS_RANK = {
+STATUS_RANK: dict[str, int] = {
     Message.Status.SCHEDULED: 0,
     Message.Status.QUEUED: 1,
     Message.Status.SENDING: 2,
@@ -159,4 +168,3 @@ STATUS_RANK = {
     Message.Status.CANCELED: 4,
     Message.Status.RECEIVED: 4,
 }
-FINAL_STATUSES = frozenset(status for status, rank in STATUS_RANK.items() if rank == 4)

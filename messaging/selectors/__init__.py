@@ -8,16 +8,23 @@ from messaging.selectors.audience import (
     segment_get,
     template_get,
 )
+from messaging.selectors.campaign_audience import (
+    campaign_audience,
+    campaign_estimate,
+    campaign_recipients,
+    campaign_targets,
+)
 from messaging.selectors.campaigns import (
     campaign_analytics,
     campaign_cost,
     campaign_get,
+    campaign_list,
+    campaign_page_context,
 )
 from messaging.selectors.messages import (
     PENDING_STATUSES,
     message_get,
     send_overall_status,
-    send_request_get,
     send_requests_between,
     send_status_counts,
     sms_stats,
@@ -26,8 +33,14 @@ from messaging.selectors.messages import (
 __all__ = [
     "PENDING_STATUSES",
     "campaign_analytics",
+    "campaign_audience",
     "campaign_cost",
+    "campaign_estimate",
     "campaign_get",
+    "campaign_list",
+    "campaign_page_context",
+    "campaign_recipients",
+    "campaign_targets",
     "contact_get",
     "contact_import_get",
     "contact_search",
@@ -35,7 +48,6 @@ __all__ = [
     "message_get",
     "segment_get",
     "send_overall_status",
-    "send_request_get",
     "send_requests_between",
     "send_status_counts",
     "sms_stats",

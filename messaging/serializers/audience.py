@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from messaging.models import (
+    Channel,
     Contact,
     ContactImport,
     Segment,
@@ -58,9 +59,10 @@ class ContactInputSerializer(serializers.Serializer):
     """Create or update a contact. The phone may be sent as phone_e164, phone_number or phone."""
 
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    phone_e164 = TenantPhoneField(required=False)
-    phone_number = TenantPhoneField(required=False, write_only=True)
-    phone = TenantPhoneField(required=False, write_only=True)
+    # Typed as any text field: the integration API's subclass reads strict E.164 numbers.
+    phone_e164: serializers.CharField = TenantPhoneField(required=False)
+    phone_number: serializers.CharField = TenantPhoneField(required=False, write_only=True)
+    phone: serializers.CharField = TenantPhoneField(required=False, write_only=True)
     email = serializers.EmailField(required=False, allow_blank=True)
     attributes = serializers.DictField(required=False)
     tags = serializers.ListField(
@@ -180,7 +182,7 @@ class TemplateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     category = serializers.CharField(max_length=64, required=False, allow_blank=True)
     language = serializers.ChoiceField(Template.Language.choices, required=False)
-    channel = serializers.ChoiceField(Template.Channel.choices, required=False)
+    channel = serializers.ChoiceField(Channel.choices, required=False)
     content = serializers.CharField(required=False)
     body_text = serializers.CharField(required=False, write_only=True)
     is_active = serializers.BooleanField(required=False)

@@ -1,6 +1,6 @@
-"""Outbound messages: accepting a send (messages and their credits in one transaction) and
-applying the status reports providers send back. The pipeline that hands queued messages to a
-provider is sms.pipeline."""
+"""Outbound messages: accepting a send (messages and their credits in one transaction). The
+outbox that hands queued messages to a provider is messaging.outbox; the status reports
+providers send back are applied by messaging.status_reports."""
 
 import io
 import json
@@ -16,7 +16,8 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from billing.services import credit_reserve
-from messaging.models import STATUS_RANK, Message, SendRequest, Template
+from messaging.models import Message, SendRequest, Template
+from messaging.outbox import outbox_enqueue_send
 from messaging.services.templates import (
     CONTACT_VALUE_FIELDS,
     contact_values,
@@ -25,7 +26,6 @@ from messaging.services.templates import (
 )
 from mifumo.errors import ApplicationError, ErrorCode
 from mifumo.ids import uuid7_ids
-from sms.providers.base import StatusReport
 from sms.segments import SegmentInfo, segment_info
 
 Status = Message.Status
@@ -81,11 +81,11 @@ def _recipients_of_numbers(phones: list[str], *, with_values: bool) -> list[Reci
     return recipients
 
 
-def message_send(*, tenant, data: SendInput, created_by=None) -> SendRequest:
-    """Send to numbers given one by one (the send APIs); see messages_send_to."""
+def send_to_numbers(*, tenant, data: SendInput, created_by=None) -> SendRequest:
+    """Send to numbers given one by one (the send APIs); see send_create."""
     content = data.template.content if data.template else data.text
     recipients = _recipients_of_numbers(data.recipients, with_values=is_personalised(content))
-    return messages_send_to(
+    return send_create(
         tenant=tenant,
         recipients=recipients,
         sender=data.sender,
@@ -98,11 +98,11 @@ def message_send(*, tenant, data: SendInput, created_by=None) -> SendRequest:
     )
 
 
-def message_send_to_contacts(
+def send_to_contacts(
     *, tenant, contacts, sender: str, text: str, template: Template | None, created_by=None
 ) -> SendRequest:
     """Send to every contact of a queryset (a campaign's audience), streamed from the database
-    in chunks, each contact once; see messages_send_to."""
+    in chunks, each contact once; see send_create."""
     personalised = is_personalised(template.content if template else text)
     fields = ("id", *CONTACT_VALUE_FIELDS) if personalised else ("id", "phone_e164")
     # The id as text: the COPY wants it so, and converting 100,000s of UUIDs is not free.
@@ -112,7 +112,7 @@ def message_send_to_contacts(
         recipients = ((contact_id, phone, None) for contact_id, phone in rows)
     else:
         recipients = ((row[0], row[1], contact_values(*row[1:])) for row in rows)
-    return messages_send_to(
+    return send_create(
         tenant=tenant,
         recipients=recipients,
         sender=sender,
@@ -209,7 +209,7 @@ def _messages_write(send: SendRequest, recipients: Iterable[Recipient], **common
     return written
 
 
-def messages_send_to(
+def send_create(
     *,
     tenant,
     recipients: Iterable[Recipient],
@@ -228,8 +228,6 @@ def messages_send_to(
     wait as `scheduled` for the outbox sweep. Messages are rendered and COPYed in chunks, so
     memory stays flat however many recipients stream in.
     """
-    from sms.pipeline import outbox_enqueue_send
-
     now = timezone.now()
     scheduled = scheduled_at is not None and scheduled_at > now
     send = SendRequest(
@@ -265,7 +263,7 @@ def messages_send_to(
 
 def contacts_mark_contacted(*, send_request_id) -> int:
     """Set `last_contacted_at` of a send's contacts to when it was made; run after the send
-    commits (sms.tasks.outbox_send_release), so a send to many contacts does not wait for
+    commits (messaging.tasks.outbox_send_release), so a send to many contacts does not wait for
     their index updates."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -277,121 +275,3 @@ def contacts_mark_contacted(*, send_request_id) -> int:
             [send_request_id],
         )
         return cursor.rowcount
-
-
-# --- Status reports ------------------------------------------------------------------------
-
-_RANK_SQL = (
-    "CASE m.status "
-    + " ".join(f"WHEN '{status}' THEN {rank}" for status, rank in STATUS_RANK.items())
-    + " END"
-)
-
-# One statement: find the reports' messages, move forward those a report outranks, and
-# answer which keys were found (key, -, -) and which messages moved (-, id, status).
-# Built from constants only (statuses and ranks), never input.
-_APPLY_SQL = f"""
-WITH r AS (
-    SELECT * FROM unnest(%s::text[], %s::text[], %s::int[], %s::text[], %s::timestamptz[])
-        AS r(key, status, rank, error_code, at)
-), found AS (
-    SELECT m.id AS message_id, r.* FROM messaging_message AS m JOIN r ON {{match}}
-), moved AS (
-    UPDATE messaging_message AS m SET
-        status = f.status,
-        sent_at = COALESCE(m.sent_at, f.at),
-        delivered_at = CASE WHEN f.status = 'delivered' THEN f.at ELSE m.delivered_at END,
-        failed_at = CASE WHEN f.status IN ('failed', 'undelivered') THEN f.at
-            ELSE m.failed_at END,
-        error_code = CASE WHEN f.error_code <> '' THEN f.error_code ELSE m.error_code END,
-        updated_at = now()
-    FROM found AS f
-    WHERE m.id = f.message_id AND {_RANK_SQL} < f.rank
-    RETURNING m.id, m.status
-)
-SELECT DISTINCT key, NULL, NULL FROM found
-UNION ALL SELECT NULL, id::text, status FROM moved
-"""  # noqa: S608
-
-
-def _newest_per_message(reports: Iterable[StatusReport]) -> dict[str, StatusReport]:
-    """The highest-ranked report per message key; out-of-order duplicates fall away here."""
-    best: dict[str, StatusReport] = {}
-    for report in reports:
-        key = report.reference or report.provider_message_id
-        current = best.get(key)
-        if current is None or STATUS_RANK[report.status] > STATUS_RANK[current.status]:
-            best[key] = report
-    return best
-
-
-_MATCH_BY = {"id": "m.id = r.key::uuid", "provider_message_id": "m.provider_message_id = r.key"}
-
-
-def _apply(column: str, reports: dict[str, StatusReport]) -> tuple[set[str], list[tuple]]:
-    """Apply reports keyed by our id or the provider's; returns the keys whose message exists
-    and the (message id, new status) of the messages that moved."""
-    if not reports:
-        return set(), []
-    now = timezone.now()
-    rows = list(reports.values())
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _APPLY_SQL.format(match=_MATCH_BY[column]),
-            [
-                list(reports),
-                [r.status for r in rows],
-                [STATUS_RANK[r.status] for r in rows],
-                [r.error_code or "" for r in rows],
-                [r.occurred_at or now for r in rows],
-            ],
-        )
-        rows = cursor.fetchall()
-    return {key for key, _, _ in rows if key is not None}, [
-        (i, st) for key, i, st in rows if key is None
-    ]
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
-@transaction.atomic
-def message_status_reports_apply(*, reports: list[StatusReport]) -> list[StatusReport]:
-    """Apply provider status reports in the current tenant schema, in two statements.
-
-    A report only ever moves a message forward (STATUS_RANK), so duplicate and out-of-order
-    reports change nothing. Returns the reports whose message was not found (yet): a callback
-    can outrun the pipeline's recording of the provider's message id.
-    """
-    best = _newest_per_message(r for r in reports if r.status in STATUS_RANK)
-    by_reference = {k: r for k, r in best.items() if r.reference and _is_uuid(r.reference)}
-    by_provider_id = {k: r for k, r in best.items() if k not in by_reference}
-    found_by_id, moved_by_id = _apply("id", by_reference)
-    found_by_provider, moved_by_provider = _apply("provider_message_id", by_provider_id)
-    _emit(moved_by_id + moved_by_provider)
-    found = found_by_id | found_by_provider
-    return [r for k, r in best.items() if k not in found]
-
-
-_EVENT_OF_STATUS = {
-    Status.SENT: "message.sent",
-    Status.DELIVERED: "message.delivered",
-    Status.UNDELIVERED: "message.failed",
-    Status.FAILED: "message.failed",
-}
-
-
-def _emit(moved: list[tuple]) -> None:
-    """Tell the tenant's webhooks about the messages a report moved (after commit)."""
-    from integration.services.webhooks import message_events_emit
-
-    by_event: dict[str, list[str]] = {}
-    for message_id, status in moved:
-        by_event.setdefault(_EVENT_OF_STATUS[status], []).append(message_id)
-    for event_type, message_ids in by_event.items():
-        message_events_emit(event_type=event_type, message_ids=message_ids)

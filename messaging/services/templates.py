@@ -4,7 +4,7 @@ import re
 
 from django.db import transaction
 
-from messaging.models import Contact, Template
+from messaging.models import Channel, Contact, Template
 from sms.segments import segment_info
 
 VARIABLE_RE = re.compile(r"{{\s*([A-Za-z_][\w.]*)\s*}}")
@@ -71,7 +71,7 @@ def template_variables_describe(template: Template) -> dict:
 
 def _approval_for(channel: str) -> str:
     # Meta reviews WhatsApp templates; SMS text needs no review.
-    if channel == Template.Channel.WHATSAPP:
+    if channel == Channel.WHATSAPP:
         return Template.ApprovalStatus.PENDING
     return Template.ApprovalStatus.APPROVED
 

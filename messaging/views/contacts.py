@@ -36,7 +36,10 @@ class ContactListView(TenantScopedView):
     @api_doc(
         summary="Create a contact, or update the one with this phone (then email)",
         request=s.ContactInputSerializer,
-        responses={201: enveloped(s.ContactUpsertResultSerializer)},
+        responses={
+            200: enveloped(s.ContactUpsertResultSerializer),
+            201: enveloped(s.ContactUpsertResultSerializer),
+        },
         errors=(400, 401, 403, 409, 422),
         tags=TAGS,
     )

@@ -3,7 +3,7 @@ answered over the SMS channel only, whatever the query says."""
 
 from rest_framework import status
 
-from messaging.models import Template
+from messaging.models import Channel
 from messaging.serializers import TemplateInputSerializer, TemplateSerializer
 from messaging.services.templates import template_create
 from messaging.views import messages, templates
@@ -20,7 +20,7 @@ class SmsChannelOnly:
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         query = request.query_params.copy()
-        query["channel"] = Template.Channel.SMS
+        query["channel"] = Channel.SMS
         request._request.GET = query  # query_params is the wrapped request's GET
 
 
@@ -34,7 +34,7 @@ class SmsTemplateListView(SmsChannelOnly, templates.TemplateListView):
     )
     @idempotent
     def post(self, request):
-        data = {**validated(TemplateInputSerializer, request), "channel": Template.Channel.SMS}
+        data = {**validated(TemplateInputSerializer, request), "channel": Channel.SMS}
         template = template_create(data=data, created_by=request.user)
         return envelope(
             TemplateSerializer(template).data,

@@ -1,8 +1,14 @@
-"""The one interface every SMS channel provider implements (DESIGN section 5)."""
+"""The one interface every SMS channel provider implements (DESIGN section 5).
+
+Providers are leaves: they import nothing above `mifumo/` and use neither Celery nor the
+database. What a send needs beyond its messages comes in a SendContext; what a provider wants
+done later (the sandbox's delivery reports) comes back in its results for the caller to do.
+"""
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sms.segments import GSM7
 
@@ -19,15 +25,12 @@ class OutboundSms:
     encoding: str = GSM7
 
 
-@dataclass(frozen=True)
-class SendResult:
-    reference: str
-    accepted: bool
-    provider_message_id: str = ""
-    error_code: str = ""
-    error_message: str = ""
-    # A transient failure may succeed if retried (timeouts, 5xx); a permanent one never will.
-    transient: bool = False
+@dataclass(frozen=True, slots=True)
+class SendContext:
+    """Where a batch is sent from: the schema its messages live in, which status callback
+    URLs name so that a callback finds its tenant."""
+
+    schema_name: str
 
 
 @dataclass(frozen=True)
@@ -46,35 +49,80 @@ class StatusReport:
     error_code: str = ""
     occurred_at: datetime | None = None
 
+    def as_json(self) -> dict[str, str | None]:
+        """The report as a task argument (JSON)."""
+        occurred_at = self.occurred_at.isoformat() if self.occurred_at else None
+        return {
+            "event_id": self.event_id,
+            "status": self.status,
+            "provider_message_id": self.provider_message_id,
+            "reference": self.reference,
+            "error_code": self.error_code,
+            "occurred_at": occurred_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "StatusReport":
+        occurred_at = data.get("occurred_at")
+        return cls(
+            event_id=data["event_id"],
+            status=data["status"],
+            provider_message_id=data.get("provider_message_id") or "",
+            reference=data.get("reference") or "",
+            error_code=data.get("error_code") or "",
+            occurred_at=datetime.fromisoformat(occurred_at) if occurred_at else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledReport:
+    """A status report a provider makes itself rather than calling back (the sandbox's
+    delivery reports): the caller applies it `delay` seconds after the send."""
+
+    report: StatusReport
+    delay: float
+
+
+@dataclass(frozen=True)
+class SendResult:
+    reference: str
+    accepted: bool
+    provider_message_id: str = ""
+    error_code: str = ""
+    error_message: str = ""
+    # A transient failure may succeed if retried (timeouts, 5xx); a permanent one never will.
+    transient: bool = False
+    scheduled_reports: tuple[ScheduledReport, ...] = ()
+
 
 @dataclass(frozen=True)
 class ConnectionCheck:
     ok: bool
     detail: str = ""
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class SmsProvider(ABC):
     name: str
     # True when its status callbacks do not say which tenant they are for (Beem's): the
-    # pipeline then records a CallbackRoute for every provider message id it is given.
+    # outbox then records a CallbackRoute for every provider message id it is given.
     routes_callbacks: bool = False
 
     @abstractmethod
-    def send_batch(self, messages: list[OutboundSms]) -> list[SendResult]:
+    def send_batch(self, messages: list[OutboundSms], context: SendContext) -> list[SendResult]:
         """Hand a batch to the provider; one result per message, in any order.
 
         Never raises for provider or network failures: they are results (transient or not).
         """
 
     @abstractmethod
-    def balance(self) -> dict:
+    def balance(self) -> dict[str, Any]:
         """The provider account's remaining balance, as the provider reports it."""
 
     @abstractmethod
     def test_connection(self) -> ConnectionCheck:
         """Check credentials and reachability without sending a message."""
 
-    def status_reports(self, payload: dict) -> list[StatusReport]:
+    def status_reports(self, payload: Any) -> list[StatusReport]:
         """The status reports in one callback body (parsed JSON or form fields)."""
         raise NotImplementedError(f"{self.name} does not send status callbacks.")

@@ -18,11 +18,19 @@ import logging
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any
 
 import requests
 from django.conf import settings
 
-from sms.providers.base import ConnectionCheck, OutboundSms, SendResult, SmsProvider, StatusReport
+from sms.providers.base import (
+    ConnectionCheck,
+    OutboundSms,
+    SendContext,
+    SendResult,
+    SmsProvider,
+    StatusReport,
+)
 from sms.segments import UCS2, segment_info
 
 logger = logging.getLogger(__name__)
@@ -63,7 +71,7 @@ class BeemError(Exception):
 
 class BeemProvider(SmsProvider):
     name = "beem"
-    # Delivery reports name no tenant, so the pipeline records where each request_id belongs.
+    # Delivery reports name no tenant, so the outbox records where each request_id belongs.
     routes_callbacks = True
 
     def __init__(self) -> None:
@@ -80,7 +88,7 @@ class BeemProvider(SmsProvider):
         session.auth = (settings.BEEM_API_KEY, settings.BEEM_SECRET_KEY)
         return session
 
-    def send_batch(self, messages: list[OutboundSms]) -> list[SendResult]:
+    def send_batch(self, messages: list[OutboundSms], context: SendContext) -> list[SendResult]:
         if not self.configured:
             outcome = _failure("BEEM_NOT_CONFIGURED", NOT_CONFIGURED)
             return [SendResult(reference=m.reference, **outcome) for m in messages]
@@ -100,7 +108,7 @@ class BeemProvider(SmsProvider):
     def _send_chunk(self, chunk: list[OutboundSms]) -> list[SendResult]:
         """One send request for messages that share text, sender and encoding."""
         first = chunk[0]
-        body = {
+        body: dict[str, Any] = {
             "source_addr": first.sender,
             "encoding": _encoding(first),
             "schedule_time": "",
@@ -119,7 +127,7 @@ class BeemProvider(SmsProvider):
             outcome = _send_outcome(response)
         return [SendResult(reference=m.reference, **outcome) for m in chunk]
 
-    def balance(self) -> dict:
+    def balance(self) -> dict[str, Any]:
         try:
             response = self.session.get(self.balance_url, timeout=self.timeout)
         except requests.RequestException as exc:
@@ -147,7 +155,7 @@ class BeemProvider(SmsProvider):
             extra=balance,
         )
 
-    def status_reports(self, payload: dict | list) -> list[StatusReport]:
+    def status_reports(self, payload: Any) -> list[StatusReport]:
         reports = []
         for item in payload if isinstance(payload, list) else [payload]:
             report = _status_report(item)
@@ -166,7 +174,7 @@ def _encoding(message: OutboundSms) -> int:
     return 8 if message.encoding == UCS2 else segment_info(message.text).beem_encoding
 
 
-def _failure(error_code: str, error_message: str, transient: bool = False) -> dict:
+def _failure(error_code: str, error_message: str, transient: bool = False) -> dict[str, Any]:
     return {
         "accepted": False,
         "error_code": error_code,
@@ -175,7 +183,7 @@ def _failure(error_code: str, error_message: str, transient: bool = False) -> di
     }
 
 
-def _answer(response: requests.Response) -> dict:
+def _answer(response: requests.Response) -> dict[str, Any]:
     """The fields of a Beem answer, which come either at the top level or under `data`."""
     try:
         body = response.json()
@@ -187,12 +195,12 @@ def _answer(response: requests.Response) -> dict:
     return {**body, **data} if isinstance(data, dict) else body
 
 
-def _send_outcome(response: requests.Response) -> dict:
+def _send_outcome(response: requests.Response) -> dict[str, Any]:
     """SendResult fields for every message of one send request."""
     answer = _answer(response)
     try:
-        code = int(answer.get("code"))
-    except (TypeError, ValueError):
+        code: int | None = int(answer["code"])
+    except (KeyError, TypeError, ValueError):
         code = None
     if response.ok and code == SUBMITTED:
         return {"accepted": True, "provider_message_id": str(answer.get("request_id", ""))}

@@ -2,8 +2,9 @@
 balance, the connection check, status callbacks and their signatures.
 
 Twilio takes one message per request, so a batch goes out over a small thread pool. Each
-message asks for its status callbacks at /webhooks/twilio/status/?schema=<tenant schema>;
-Twilio signs that URL with the auth token, so the schema it names can be trusted.
+message asks for its status callbacks at /webhooks/twilio/status/?schema=<the send's schema,
+from its SendContext>; Twilio signs that URL with the auth token, so the schema it names can be
+trusted.
 
 Status callbacks are form posts: MessageSid, MessageStatus, To, From, AccountSid and, when the
 message failed, ErrorCode.
@@ -13,10 +14,10 @@ import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from itertools import repeat
+from typing import Any
 
 import requests
 from django.conf import settings
-from django.db import connection
 from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
@@ -24,7 +25,14 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from sms.providers.base import ConnectionCheck, OutboundSms, SendResult, SmsProvider, StatusReport
+from sms.providers.base import (
+    ConnectionCheck,
+    OutboundSms,
+    SendContext,
+    SendResult,
+    SmsProvider,
+    StatusReport,
+)
 
 logger = logging.getLogger(__name__)
 # The package logs every request and its headers at INFO; a campaign would flood the log.
@@ -52,7 +60,7 @@ class TwilioError(Exception):
     """Twilio could not be reached, or refused a request that is not a send."""
 
 
-class _BaseUrlHttpClient(TwilioHttpClient):
+class _BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]
     """The package's client with a connection per parallel send, sending what the package
     addresses to api.twilio.com to TWILIO_API_BASE_URL instead (the fakes)."""
 
@@ -64,7 +72,7 @@ class _BaseUrlHttpClient(TwilioHttpClient):
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
 
-    def request(self, method: str, url: str, *args, **kwargs) -> Response:
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         if url.startswith(TWILIO_API_URL):
             url = self.base_url + url.removeprefix(TWILIO_API_URL)
         return super().request(method, url, *args, **kwargs)
@@ -87,7 +95,7 @@ class TwilioProvider(SmsProvider):
         )
         return Client(self.account_sid, self.auth_token, http_client=http_client)
 
-    def send_batch(self, messages: list[OutboundSms]) -> list[SendResult]:
+    def send_batch(self, messages: list[OutboundSms], context: SendContext) -> list[SendResult]:
         if not self.configured:
             return [
                 SendResult(
@@ -98,10 +106,9 @@ class TwilioProvider(SmsProvider):
                 )
                 for m in messages
             ]
-        # Read here: the pool's threads have their own connection, in the public schema.
         callback = (
             f"{settings.PUBLIC_BASE_URL.rstrip('/')}/webhooks/twilio/status/"
-            f"?schema={connection.schema_name}"
+            f"?schema={context.schema_name}"
         )
         if len(messages) <= 1:
             return [self._send(message, callback) for message in messages]
@@ -131,7 +138,7 @@ class TwilioProvider(SmsProvider):
             return _transient(message, "TWILIO_CONNECTION", f"Twilio could not be reached: {exc}")
         return SendResult(reference=message.reference, accepted=True, provider_message_id=sent.sid)
 
-    def balance(self) -> dict:
+    def balance(self) -> dict[str, Any]:
         try:
             balance = self.client.api.v2010.accounts(self.account_sid).balance.fetch()
         except (*_API_ERRORS, requests.RequestException) as exc:
@@ -154,7 +161,7 @@ class TwilioProvider(SmsProvider):
         detail = f"Connected to Twilio account {account.friendly_name}."
         return ConnectionCheck(ok=True, detail=detail, extra=extra)
 
-    def status_reports(self, payload: dict) -> list[StatusReport]:
+    def status_reports(self, payload: dict[str, str]) -> list[StatusReport]:
         sid = payload.get("MessageSid") or ""
         raw_status = (payload.get("MessageStatus") or "").lower()
         status = MESSAGE_STATUSES.get(raw_status)
@@ -171,11 +178,11 @@ class TwilioProvider(SmsProvider):
             )
         ]
 
-    def verify_callback(self, *, url: str, params: dict, signature: str) -> bool:
+    def verify_callback(self, *, url: str, params: dict[str, str], signature: str) -> bool:
         """True when X-Twilio-Signature `signature` signs `url` and `params` with our token."""
         if not (self.auth_token and signature):
             return False
-        return RequestValidator(self.auth_token).validate(url, params, signature)
+        return bool(RequestValidator(self.auth_token).validate(url, params, signature))
 
 
 def _transient(message: OutboundSms, error_code: str, error_message: str) -> SendResult:

@@ -120,6 +120,37 @@ def test_refused_sends(a, on_commit, body, status, code):
     assert response.status_code == status
 
 
+def test_refused_numbers_are_listed_in_details_and_nothing_is_sent(a, on_commit):
+    fund(a.tenant, 5)
+    body = {
+        "message": "Hi",
+        "recipient": "0751234567",
+        "recipients": ["+255712000001", "255123456789", "+1"],
+        "sender_id": "X",  # a refused number is reported before anything else
+    }
+
+    response = send(key_client(key_for(a).key), on_commit, body)
+
+    refused = assert_error(response, 400, "INVALID_PHONE_FORMAT")
+    assert set(refused) == ENVELOPE
+    assert refused["details"] == {"invalid_recipients": ["0751234567", "255123456789", "+1"]}
+    with tenant_context(a.tenant):
+        assert not SendRequest.objects.exists()
+
+
+def test_a_refused_contact_number_wins_over_other_field_errors(a):
+    client = key_client(key_for(a).key)
+    body = {"phone_number": "0712000004", "email": "not an email"}
+
+    created = client.post(f"{V1}contacts/create/", body, format="json")
+
+    refused = assert_error(created, 400, "INVALID_PHONE_FORMAT")
+    assert list(refused["details"]) == ["phone_number"]
+    assert refused["message"] == refused["details"]["phone_number"][0]
+    with tenant_context(a.tenant):
+        assert not Contact.objects.exists()
+
+
 def test_field_errors_are_in_details(a, on_commit):
     response = send(key_client(key_for(a).key), on_commit, {"message": "Hi", "recipients": "x"})
 

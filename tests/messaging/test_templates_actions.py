@@ -1,7 +1,7 @@
 """/api/messaging/templates/: the channel and favourite filters, toggle-favorite/ and
 variables/."""
 
-from messaging.models import Template
+from messaging.models import Channel, Template
 from tests.envelope import assert_error, ok_data
 from tests.messaging.helpers import TEMPLATES, in_tenant, make_template, template_url, unknown_id
 
@@ -12,8 +12,8 @@ def names(data) -> list[str]:
 
 def test_the_list_filters_on_channel(api, a, b):
     make_template(a.tenant, name="Sms one")
-    make_template(a.tenant, name="Wa one", channel=Template.Channel.WHATSAPP)
-    make_template(b.tenant, name="Theirs", channel=Template.Channel.WHATSAPP)
+    make_template(a.tenant, name="Wa one", channel=Channel.WHATSAPP)
+    make_template(b.tenant, name="Theirs", channel=Channel.WHATSAPP)
     client = api(a.owner)
 
     assert names(ok_data(client.get(TEMPLATES, {"channel": "sms"}))) == ["Sms one"]

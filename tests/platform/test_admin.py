@@ -122,7 +122,7 @@ def test_verification_codes_cannot_be_added_by_hand(staff):
 def test_an_operator_sets_a_tenants_sms_provider(staff, a):
     from django.forms.models import model_to_dict
 
-    from sms.pipeline import provider_for
+    from messaging.outbox import provider_for
     from tenants.admin import TenantAdminForm
 
     assert provider_for(a.tenant).name == "sandbox"

@@ -28,11 +28,12 @@ from messaging.models import (
 )
 from messaging.services import campaigns as campaign_services
 from mifumo.errors import ApplicationError
+from sms.models import CallbackRoute
 from tenants.admin_scope import SESSION_KEY
 from tests.fakes.server import CallbackSink
 from tests.integration.helpers import key_for
 from tests.messaging.helpers import new_phone
-from webhooks.models import CallbackRoute, StatusEvent
+from webhooks.models import StatusEvent
 
 PICKER = "/admin/tenants/tenant/scope/"
 PUBLIC = get_public_schema_name()
@@ -365,7 +366,7 @@ PUBLIC_MODELS = [
     ("integration/webhookdelivery", "webhookdelivery", "msg_alpha", "hooks.example.com/alpha"),
     ("integration/webhookattempt", "webhookattempt", "alpha answered", "alpha answered 503"),
     ("webhooks/statusevent", "statusevent", "alpha-pmid", "alpha-pmid"),
-    ("webhooks/callbackroute", "callbackroute", "alpha-route", "alpha-route"),
+    ("sms/callbackroute", "callbackroute", "alpha-route", "alpha-route"),
 ]
 
 
@@ -393,7 +394,7 @@ def test_public_models_list_search_and_open(operator, public_rows, path, attr, q
             {"provider": "beem", "status": "delivered", "state__exact": "pending"},
             "alpha-pmid",
         ),
-        ("webhooks/callbackroute", {"provider": "beem"}, "alpha-route"),
+        ("sms/callbackroute", {"provider": "beem"}, "alpha-route"),
         ("integration/webhookdelivery", {"state__exact": "failed"}, "msg_alpha"),
         ("integration/apikey", {"status__exact": "active"}, "Tenant A"),
         ("integration/webhookendpoint", {"is_active__exact": "1"}, "/alpha"),
@@ -570,7 +571,7 @@ def test_view_site_leads_to_the_api_explorer(operator, client):
 def test_the_index_and_the_sidebar_list_every_model(operator):
     body = operator.get("/admin/").content.decode()
     messaging = operator.get("/admin/messaging/").content.decode()
-    sidebar = operator.get("/admin/webhooks/callbackroute/").content.decode()
+    sidebar = operator.get("/admin/sms/callbackroute/").content.decode()
 
     assert "Not available" not in body + messaging + sidebar
     assert f'href="{PICKER}"' in messaging
@@ -581,7 +582,7 @@ def test_the_index_and_the_sidebar_list_every_model(operator):
         "integration/webhookdelivery",
         "integration/webhookattempt",
         "webhooks/statusevent",
-        "webhooks/callbackroute",
+        "sms/callbackroute",
         *(f"messaging/{model}" for model in TENANT_MODELS),
     ]:
         assert f'href="/admin/{path}/"' in body, path

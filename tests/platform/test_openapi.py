@@ -48,13 +48,18 @@ PAGINATED = {
 }
 
 
-def _routes(patterns, prefix=""):
+def _patterns(patterns, prefix=""):
+    """(URLPattern, its full route) for every route Django serves."""
     for pattern in patterns:
         route = prefix + str(pattern.pattern)
         if isinstance(pattern, URLResolver):
-            yield from _routes(pattern.url_patterns, route)
+            yield from _patterns(pattern.url_patterns, route)
         elif isinstance(pattern, URLPattern):
-            yield route
+            yield pattern, route
+
+
+def openapi_path(route: str) -> str:
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)
 
 
 # Server-rendered pages people read in a browser (the developer pages), not API routes.
@@ -63,9 +68,7 @@ HTML_PAGES = ("/api/integration/dashboard/", "/api/integration/documentation/")
 
 def api_routes() -> set[str]:
     """Every /api/ route Django serves, spelled as an OpenAPI path."""
-    routes = {
-        "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", r) for r in _routes(get_resolver().url_patterns)
-    }
+    routes = {openapi_path(route) for _, route in _patterns(get_resolver().url_patterns)}
     return {r for r in routes if r.startswith("/api/") and not r.startswith(HTML_PAGES)}
 
 
@@ -142,6 +145,36 @@ def test_errors_document_their_error_code(schema):
             if int(status) >= 400 and path != "/api/health/":
                 properties = resolve(schema, response["schema"])["properties"]
                 assert "error_code" in properties, (path, method, status)
+
+
+INTEGRATION = "/api/integration/v1/"
+
+
+def integration_operations() -> set[tuple[str, str]]:
+    """(path, method) of every route of the integration API, as its views answer them."""
+    served = set()
+    for pattern, route in _patterns(get_resolver().url_patterns):
+        path = openapi_path(route)
+        if path.startswith(INTEGRATION):
+            view = pattern.callback.view_class
+            served |= {(path, method) for method in HTTP_METHODS if hasattr(view, method)}
+    return served
+
+
+def test_each_integration_route_is_documented_once_under_the_integration_tag(schema):
+    documented = [
+        (path, method, operation)
+        for path, method, operation in operations(schema)
+        if path.startswith(INTEGRATION)
+    ]
+
+    assert sorted((path, method) for path, method, _ in documented) == sorted(
+        integration_operations()
+    )
+    for path, method, operation in documented:
+        assert operation["tags"] == ["integration"], (path, method)
+        # An API key may be refused, lack the route's scope, or spend its rate.
+        assert {"401", "403", "429"} <= set(operation["responses"]), (path, method)
 
 
 def test_paginated_lists_document_page_and_page_size(schema):

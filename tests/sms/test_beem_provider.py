@@ -7,11 +7,14 @@ from datetime import UTC, datetime
 import pytest
 
 from sms.providers import get_provider
-from sms.providers.base import OutboundSms
+from sms.providers.base import OutboundSms, SendContext
 from sms.providers.beem import BeemError, BeemProvider
 from sms.segments import UCS2
 from tests.fakes.beem import FakeBeem
 from tests.fakes.server import CallbackSink
+
+# Sent as the platform's own SMS are, from the public schema.
+CONTEXT = SendContext(schema_name="public")
 
 
 def _sms(n: int, text: str = "Habari", sender: str = "Taarifa", **fields) -> OutboundSms:
@@ -47,7 +50,7 @@ def test_beem_is_registered_and_routes_callbacks(beem):
 
 
 def test_one_text_goes_out_as_one_authenticated_request(beem, provider):
-    results = provider.send_batch([_sms(1), _sms(2)])
+    results = provider.send_batch([_sms(1), _sms(2)], CONTEXT)
 
     (request,) = beem.requests
     assert request.method == "POST"
@@ -78,7 +81,7 @@ def test_texts_and_senders_are_grouped_and_big_groups_split(settings, beem):
     provider = get_provider("beem")
     batch = [_sms(n) for n in range(5)] + [_sms(5, text="Other"), _sms(6, sender="Duka")]
 
-    results = provider.send_batch(batch)
+    results = provider.send_batch(batch, CONTEXT)
 
     sizes = Counter(
         (r.json()["message"], r.json()["source_addr"], len(r.json()["recipients"]))
@@ -97,8 +100,8 @@ def test_texts_and_senders_are_grouped_and_big_groups_split(settings, beem):
 
 
 def test_text_that_needs_ucs2_is_sent_with_encoding_8(beem, provider):
-    provider.send_batch([_sms(1, text="Asante sana 😊"), _sms(2, text="Asante")])
-    provider.send_batch([_sms(3, text="Asante", encoding=UCS2)])
+    provider.send_batch([_sms(1, text="Asante sana 😊"), _sms(2, text="Asante")], CONTEXT)
+    provider.send_batch([_sms(3, text="Asante", encoding=UCS2)], CONTEXT)
 
     encodings = {r.json()["message"]: r.json()["encoding"] for r in beem.requests[:2]}
     assert encodings == {"Asante sana 😊": 8, "Asante": 0}
@@ -122,7 +125,7 @@ def test_text_that_needs_ucs2_is_sent_with_encoding_8(beem, provider):
 def test_beem_error_codes_map_to_transient_or_permanent(beem, provider, code, transient, status):
     beem.fail_next(1, status=status, code=code)
 
-    (result,) = provider.send_batch([_sms(1)])
+    (result,) = provider.send_batch([_sms(1)], CONTEXT)
 
     assert not result.accepted
     assert result.error_code == f"BEEM_{code}"
@@ -135,7 +138,7 @@ def test_beem_error_codes_map_to_transient_or_permanent(beem, provider, code, tr
 def test_server_errors_and_rate_limits_are_transient(beem, provider, status):
     beem.fail_next(1, status=status)
 
-    (result,) = provider.send_batch([_sms(1)])
+    (result,) = provider.send_batch([_sms(1)], CONTEXT)
 
     assert (result.accepted, result.error_code, result.transient) == (
         False,
@@ -147,7 +150,7 @@ def test_server_errors_and_rate_limits_are_transient(beem, provider, status):
 def test_other_http_errors_without_a_beem_code_are_permanent(beem, provider):
     beem.fail_next(1, status=403)
 
-    (result,) = provider.send_batch([_sms(1)])
+    (result,) = provider.send_batch([_sms(1)], CONTEXT)
 
     assert (result.error_code, result.transient) == ("BEEM_HTTP_403", False)
 
@@ -156,7 +159,7 @@ def test_a_timeout_is_transient_and_nothing_was_accepted(settings, beem):
     settings.BEEM_TIMEOUT_SECONDS = 0.2
     beem.timeout_next(1)
 
-    (result,) = get_provider("beem").send_batch([_sms(1)])
+    (result,) = get_provider("beem").send_batch([_sms(1)], CONTEXT)
 
     assert (result.accepted, result.error_code, result.transient) == (False, "BEEM_TIMEOUT", True)
     assert beem.accepted == []
@@ -165,16 +168,16 @@ def test_a_timeout_is_transient_and_nothing_was_accepted(settings, beem):
 def test_an_unreachable_api_is_transient(settings):
     with FakeBeem() as gone:
         _point_at(settings, gone)
-    (result,) = get_provider("beem").send_batch([_sms(1)])
+    (result,) = get_provider("beem").send_batch([_sms(1)], CONTEXT)
 
     assert (result.error_code, result.transient) == ("BEEM_CONNECTION", True)
 
 
 def test_the_error_rate_fails_sends_until_it_is_lowered(beem, provider):
     beem.error_rate = 1.0
-    (failed,) = provider.send_batch([_sms(1)])
+    (failed,) = provider.send_batch([_sms(1)], CONTEXT)
     beem.error_rate = 0.0
-    (sent,) = provider.send_batch([_sms(1)])
+    (sent,) = provider.send_batch([_sms(1)], CONTEXT)
 
     assert (failed.transient, sent.accepted) == (True, True)
     assert [a.reference for a in beem.accepted] == ["ref-1"]
@@ -183,14 +186,14 @@ def test_the_error_rate_fails_sends_until_it_is_lowered(beem, provider):
 def test_wrong_credentials_fail_every_message_for_good(settings, beem):
     settings.BEEM_SECRET_KEY = "wrong"
 
-    results = get_provider("beem").send_batch([_sms(1), _sms(2)])
+    results = get_provider("beem").send_batch([_sms(1), _sms(2)], CONTEXT)
 
     assert {(r.error_code, r.transient) for r in results} == {("BEEM_107", False)}
     assert beem.accepted == []
 
 
 def test_a_body_without_a_sender_is_refused_as_missing_parameters(beem, provider):
-    (result,) = provider.send_batch([_sms(1, sender="")])
+    (result,) = provider.send_batch([_sms(1, sender="")], CONTEXT)
 
     assert (result.error_code, result.transient) == ("BEEM_104", False)
 
@@ -198,7 +201,7 @@ def test_a_body_without_a_sender_is_refused_as_missing_parameters(beem, provider
 def test_without_keys_nothing_is_sent(settings, beem):
     settings.BEEM_API_KEY = ""
 
-    (result,) = get_provider("beem").send_batch([_sms(1)])
+    (result,) = get_provider("beem").send_batch([_sms(1)], CONTEXT)
 
     assert (result.error_code, result.transient) == ("BEEM_NOT_CONFIGURED", False)
     assert beem.requests == []
@@ -295,7 +298,7 @@ def test_the_fake_posts_one_delivery_report_per_recipient(beem, provider):
     with CallbackSink() as sink:
         beem.callback_url = f"{sink.url}/webhooks/beem/dlr/token/"
         beem.callback_status = "UNDELIVERED"
-        (first, _) = provider.send_batch([_sms(1), _sms(2)])
+        (first, _) = provider.send_batch([_sms(1), _sms(2)], CONTEXT)
         assert beem.wait_for_callbacks(timeout=2)
 
     assert {r.path for r in sink.requests} == {"/webhooks/beem/dlr/token/"}
@@ -313,7 +316,7 @@ def test_the_fake_keeps_every_accepted_message_but_only_recent_requests(settings
         _point_at(settings, fake)
         provider = get_provider("beem")
         for n in range(6):
-            provider.send_batch([_sms(n)])
+            provider.send_batch([_sms(n)], CONTEXT)
 
     assert fake.accepted_count == 6
     assert [r.json()["recipients"][0]["recipient_id"] for r in fake.requests][-2:] == [
@@ -326,9 +329,9 @@ def test_the_fake_keeps_every_accepted_message_but_only_recent_requests(settings
 def test_callbacks_that_cannot_be_delivered_are_counted_not_fatal(beem, provider):
     with CallbackSink() as gone:
         beem.callback_url = gone.url
-    results = provider.send_batch([_sms(1), _sms(2)])
+    results = provider.send_batch([_sms(1), _sms(2)], CONTEXT)
 
     assert beem.wait_for_callbacks(timeout=2)
     assert (beem.callbacks_sent, beem.callback_failures) == (0, 2)
     assert all(r.accepted for r in results)
-    assert provider.send_batch([_sms(3)])[0].accepted
+    assert provider.send_batch([_sms(3)], CONTEXT)[0].accepted

@@ -4,9 +4,12 @@ import json
 from django.core.management import call_command
 
 from sms.providers import get_provider
-from sms.providers.base import OutboundSms
+from sms.providers.base import OutboundSms, SendContext
 from sms.providers.sandbox import sandbox_outbox
 from sms.services import platform_sms_send
+
+# Sent as the platform's own SMS are, from the public schema.
+CONTEXT = SendContext(schema_name="public")
 
 
 def _sms(n: int, to: str = "+255712000001") -> OutboundSms:
@@ -14,7 +17,7 @@ def _sms(n: int, to: str = "+255712000001") -> OutboundSms:
 
 
 def test_sandbox_accepts_every_message_and_keeps_it_in_the_outbox(db):
-    results = get_provider("sandbox").send_batch([_sms(1), _sms(2, to="+255712000002")])
+    results = get_provider("sandbox").send_batch([_sms(1), _sms(2, to="+255712000002")], CONTEXT)
 
     assert [r.reference for r in results] == ["ref-1", "ref-2"]
     assert all(r.accepted and r.provider_message_id.startswith("sbx_") for r in results)
@@ -24,10 +27,21 @@ def test_sandbox_accepts_every_message_and_keeps_it_in_the_outbox(db):
     assert [e["to"] for e in sandbox_outbox(to="+255712000001")] == ["+255712000001"]
 
 
+def test_sandbox_hands_back_each_delivery_report_for_later(settings):
+    settings.SANDBOX_DELIVERY_DELAY_SECONDS = 2.5
+
+    (result,) = get_provider("sandbox").send_batch([_sms(1)], CONTEXT)
+
+    (scheduled,) = result.scheduled_reports
+    assert scheduled.delay == 2.5
+    assert (scheduled.report.status, scheduled.report.reference) == ("delivered", "ref-1")
+    assert scheduled.report.event_id == "sandbox:ref-1:delivered"
+
+
 def test_sandbox_outbox_keeps_only_the_newest_entries(db, settings):
     settings.SANDBOX_OUTBOX_LIMIT = 3
 
-    get_provider("sandbox").send_batch([_sms(n) for n in range(5)])
+    get_provider("sandbox").send_batch([_sms(n) for n in range(5)], CONTEXT)
 
     assert [e["reference"] for e in sandbox_outbox(limit=10)] == ["ref-4", "ref-3", "ref-2"]
 
@@ -49,7 +63,7 @@ def test_platform_sms_is_sent_only_when_the_transaction_commits(db, on_commit):
 
 
 def test_sandbox_outbox_command_prints_text_and_json(db, capsys):
-    get_provider("sandbox").send_batch([_sms(1), _sms(2, to="+255712000002")])
+    get_provider("sandbox").send_batch([_sms(1), _sms(2, to="+255712000002")], CONTEXT)
 
     call_command("sandbox_outbox", "--to", "0712000002")
     text = capsys.readouterr().out

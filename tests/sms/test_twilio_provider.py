@@ -8,10 +8,13 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from sms.providers import get_provider
-from sms.providers.base import OutboundSms
+from sms.providers.base import OutboundSms, SendContext
 from sms.providers.twilio import TwilioError, TwilioProvider
 from tests.fakes.server import CallbackSink
 from tests.fakes.twilio import FakeTwilio
+
+# Sent as the platform's own SMS are, from the public schema.
+CONTEXT = SendContext(schema_name="public")
 
 
 def _sms(n: int, to: str | None = None, text: str = "Habari") -> OutboundSms:
@@ -53,7 +56,7 @@ def test_twilio_is_registered(twilio):
 
 
 def test_each_message_is_one_authenticated_request_with_a_status_callback(sink, twilio, provider):
-    (result,) = provider.send_batch([_sms(1, text="Habari 😊")])
+    (result,) = provider.send_batch([_sms(1, text="Habari 😊")], CONTEXT)
 
     (request,) = twilio.requests
     assert (request.method, request.path) == (
@@ -78,7 +81,7 @@ def test_each_message_is_one_authenticated_request_with_a_status_callback(sink, 
 def test_a_messaging_service_sends_instead_of_the_sender(settings, twilio):
     settings.TWILIO_MESSAGING_SERVICE_SID = "MG00000000000000000000000000000001"
 
-    (result,) = get_provider("twilio").send_batch([_sms(1)])
+    (result,) = get_provider("twilio").send_batch([_sms(1)], CONTEXT)
 
     form = twilio.requests[0].form()
     assert form["MessagingServiceSid"] == "MG00000000000000000000000000000001"
@@ -91,7 +94,7 @@ def test_a_batch_is_sent_in_parallel_and_each_message_once(twilio, provider):
     batch = [_sms(n) for n in range(16)]
 
     started = time.monotonic()
-    results = provider.send_batch(batch)
+    results = provider.send_batch(batch, CONTEXT)
     elapsed = time.monotonic() - started
 
     assert elapsed < 1.0  # one at a time would take 1.6 s
@@ -116,7 +119,7 @@ def test_twilio_errors_map_to_transient_or_permanent(
 ):
     twilio.fail_next(1, status=status, code=code)
 
-    (result,) = provider.send_batch([_sms(1)])
+    (result,) = provider.send_batch([_sms(1)], CONTEXT)
 
     assert (result.accepted, result.error_code, result.transient) == (False, error_code, transient)
     assert f"HTTP {status}" in result.error_message
@@ -124,7 +127,7 @@ def test_twilio_errors_map_to_transient_or_permanent(
 
 
 def test_an_invalid_number_is_refused_for_good_and_the_rest_still_go(twilio, provider):
-    results = provider.send_batch([_sms(1, to="0712000001"), _sms(2)])
+    results = provider.send_batch([_sms(1, to="0712000001"), _sms(2)], CONTEXT)
 
     outcome = {r.reference: (r.accepted, r.error_code, r.transient) for r in results}
     assert outcome == {"ref-1": (False, "TWILIO_21211", False), "ref-2": (True, "", False)}
@@ -134,7 +137,7 @@ def test_a_timeout_is_transient(settings, twilio):
     settings.TWILIO_TIMEOUT_SECONDS = 0.2
     twilio.timeout_next(1)
 
-    (result,) = get_provider("twilio").send_batch([_sms(1)])
+    (result,) = get_provider("twilio").send_batch([_sms(1)], CONTEXT)
 
     assert (result.error_code, result.transient) == ("TWILIO_TIMEOUT", True)
     assert twilio.accepted == []
@@ -143,7 +146,7 @@ def test_a_timeout_is_transient(settings, twilio):
 def test_an_unreachable_api_is_transient(settings):
     with FakeTwilio() as gone:
         _point_at(settings, gone)
-    (result,) = get_provider("twilio").send_batch([_sms(1)])
+    (result,) = get_provider("twilio").send_batch([_sms(1)], CONTEXT)
 
     assert (result.error_code, result.transient) == ("TWILIO_CONNECTION", True)
 
@@ -151,7 +154,7 @@ def test_an_unreachable_api_is_transient(settings):
 def test_wrong_credentials_are_permanent(settings, twilio):
     settings.TWILIO_AUTH_TOKEN = "wrong"
 
-    (result,) = get_provider("twilio").send_batch([_sms(1)])
+    (result,) = get_provider("twilio").send_batch([_sms(1)], CONTEXT)
 
     assert (result.error_code, result.transient) == ("TWILIO_20003", False)
 
@@ -159,7 +162,7 @@ def test_wrong_credentials_are_permanent(settings, twilio):
 def test_without_credentials_nothing_is_sent(settings, twilio):
     settings.TWILIO_AUTH_TOKEN = ""
 
-    (result,) = get_provider("twilio").send_batch([_sms(1)])
+    (result,) = get_provider("twilio").send_batch([_sms(1)], CONTEXT)
     check = get_provider("twilio").test_connection()
 
     assert (result.error_code, result.transient) == ("TWILIO_NOT_CONFIGURED", False)
@@ -265,10 +268,17 @@ def test_callback_signatures_are_verified_with_the_auth_token(settings):
     assert not get_provider("twilio").verify_callback(url=url, params=params, signature=signature)
 
 
+def test_the_status_callback_names_the_schema_the_send_came_from(twilio, provider):
+    provider.send_batch([_sms(1)], SendContext(schema_name="tenant_a"))
+
+    (request,) = twilio.requests
+    assert request.form()["StatusCallback"].endswith("/webhooks/twilio/status/?schema=tenant_a")
+
+
 def test_the_fake_posts_a_signed_status_callback_per_message(sink, twilio, provider):
     twilio.callback_status = "undelivered"
 
-    (result,) = provider.send_batch([_sms(1)])
+    (result,) = provider.send_batch([_sms(1)], CONTEXT)
     assert twilio.wait_for_callbacks(timeout=2)
 
     (callback,) = sink.requests

@@ -10,10 +10,11 @@ from django_tenants.utils import tenant_context
 from twilio.request_validator import RequestValidator
 
 from messaging.models import Message
+from sms.models import CallbackRoute
 from tests.envelope import assert_error, ok_data
 from tests.messaging.helpers import new_phone
 from webhooks import services
-from webhooks.models import CallbackRoute, StatusEvent
+from webhooks.models import StatusEvent
 from webhooks.services import status_events_process
 
 TOKEN = "beem-dlr-secret"

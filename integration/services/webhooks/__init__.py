@@ -43,31 +43,3 @@ __all__ = [
     "webhook_endpoint_toggle",
     "webhook_url_secret",
 ]
-
-
-# Transitional (removed when messaging publishes its own events): the old entry points.
-def message_events_emit(*, event_type, message_ids):
-    from mifumo.events import publish
-
-    publish(event_type, {"message_ids": [str(pk) for pk in message_ids]})
-
-
-def campaign_event_emit(*, event_type, campaign):
-    from integration.services.webhooks.deliveries import _iso
-    from mifumo.events import publish
-
-    publish(
-        event_type,
-        {
-            "campaign_id": str(campaign.pk),
-            "name": campaign.name,
-            "status": campaign.status,
-            "total_recipients": campaign.total_recipients,
-            "sent_count": campaign.sent_count,
-            "delivered_count": campaign.delivered_count,
-            "failed_count": campaign.failed_count,
-            "started_at": _iso(campaign.started_at),
-            "completed_at": _iso(campaign.completed_at),
-            "failure_reason": campaign.failure_reason or None,
-        },
-    )

@@ -1,5 +1,5 @@
 """/api/messaging/sms/send/ and the routes that follow a send: status, messages, delivery
-reports, stats and balance. Sends go through the pipeline to the sandbox provider."""
+reports, stats and balance. Sends go through the outbox to the sandbox provider."""
 
 import datetime as dt
 import uuid

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django_tenants.utils import tenant_context
 
-from messaging.models import Message, SendRequest, Template
+from messaging.models import Channel, Message, SendRequest, Template
 from tests.envelope import assert_error, ok_data
 from tests.fakes.beem import FakeBeem
 from tests.messaging.helpers import make_template, new_phone
@@ -214,7 +214,7 @@ def test_an_unconfigured_provider_balance_says_so(api, a, staff, beem, settings)
 @pytest.mark.parametrize("prefix", PREFIXES)
 def test_sms_templates_lists_the_tenants_sms_templates_only(api, a, b, prefix):
     sms = make_template(a.tenant, name="Karibu")
-    make_template(a.tenant, name="WhatsApp hello", channel=Template.Channel.WHATSAPP)
+    make_template(a.tenant, name="WhatsApp hello", channel=Channel.WHATSAPP)
     make_template(b.tenant, name="B's template")
 
     data = ok_data(api(a.agent).get(prefix + "templates/"))
@@ -234,16 +234,16 @@ def test_sms_templates_creates_an_sms_template(api, a, b, prefix):
     assert (data["channel"], data["content"], data["variables"]) == ("sms", "Hi {{name}}", ["name"])
     assert data["approval_status"] == "approved"
     with tenant_context(a.tenant):
-        assert Template.objects.get(pk=data["id"]).channel == Template.Channel.SMS
+        assert Template.objects.get(pk=data["id"]).channel == Channel.SMS
     with tenant_context(b.tenant):
         assert not Template.objects.filter(pk=data["id"]).exists()
 
 
 @pytest.mark.parametrize("prefix", PREFIXES)
 def test_sms_messages_lists_the_tenants_sms_messages_only(api, a, b, prefix):
-    sms = make_message(a.tenant, Message.Channel.SMS)
-    make_message(a.tenant, Message.Channel.WHATSAPP)
-    make_message(b.tenant, Message.Channel.SMS)
+    sms = make_message(a.tenant, Channel.SMS)
+    make_message(a.tenant, Channel.WHATSAPP)
+    make_message(b.tenant, Channel.SMS)
 
     data = ok_data(api(a.agent).get(prefix + "messages/"))
 

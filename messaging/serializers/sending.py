@@ -1,25 +1,22 @@
-"""Request and response bodies of the SMS routes (send, status, balance, stats, reports)."""
+"""Request and response bodies of the SMS send routes: send, a send's status, balance,
+statistics, phone check, provider check and delivery reports."""
 
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
-from rest_framework import serializers, status
+from rest_framework import serializers
 
 from messaging.models import Message
-from messaging.selectors import template_get
-from messaging.services.messages import SendInput
-from mifumo.errors import ApplicationError, ErrorCode
 from mifumo.input_limits import PageNumberField
-from mifumo.phone import InvalidPhoneNumber, normalize_phone
-from sms.selectors import sender_id_check
 
 MAX_TEXT_LENGTH = 1600
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
 
 
 class SmsSendInputSerializer(serializers.Serializer):
-    """`recipients` (a list) or `recipient` (one number); `message` or `template_id`."""
+    """`recipients` (a list) or `recipient` (one number); `message` or `template_id`.
+    Validated, `recipient` is the first of `recipients` (blank ones are left to the service)."""
 
     message = serializers.CharField(
         required=False, allow_blank=True, trim_whitespace=False, max_length=MAX_TEXT_LENGTH
@@ -44,36 +41,10 @@ class SmsSendInputSerializer(serializers.Serializer):
             )
         return value
 
-
-def send_recipients(data: dict, region: str | None) -> list[str]:
-    """The E.164 recipients of a send body, de-duplicated in their first order.
-
-    No recipient is a 400 VALIDATION_ERROR; any number that cannot be read is a 400
-    INVALID_PHONE_FORMAT naming every such number, and nothing is sent.
-    """
-    raw = list(data.get("recipients") or [])
-    if data.get("recipient"):
-        raw.insert(0, data["recipient"])
-    raw = [value for value in raw if value.strip()]
-    if not raw:
-        message = "Give at least one recipient (recipients or recipient)."
-        raise ApplicationError(
-            message, code=ErrorCode.VALIDATION_ERROR, errors={"recipients": [message]}
-        )
-    numbers, invalid = [], []
-    for value in raw:
-        try:
-            numbers.append(normalize_phone(value, region))
-        except InvalidPhoneNumber:
-            invalid.append(value)
-    if invalid:
-        raise ApplicationError(
-            f"{len(invalid)} recipient number(s) are not valid phone numbers.",
-            code=ErrorCode.INVALID_PHONE_FORMAT,
-            status_code=status.HTTP_400_BAD_REQUEST,
-            details={"invalid_recipients": invalid[:100]},
-        )
-    return list(dict.fromkeys(numbers))
+    def validate(self, attrs):
+        recipient = attrs.pop("recipient", "")
+        attrs["recipients"] = [recipient, *attrs.get("recipients", [])]  # blanks are dropped
+        return attrs
 
 
 class SmsSendResultSerializer(serializers.Serializer):
@@ -234,32 +205,3 @@ class DeliveryReportsQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Message.Status.choices, required=False)
     date_from = serializers.DateTimeField(required=False)
     date_to = serializers.DateTimeField(required=False)
-
-
-def send_input(data: dict, *, tenant, source: str) -> SendInput:
-    """A checked SendInput from a send body: recipients read in the tenant's country, the
-    sender approved for the tenant, and a text or an active SMS template."""
-    text = data.get("message") or ""
-    template = None
-    if data.get("template_id"):
-        template = template_get(template_id=data["template_id"])
-        if not template.is_active or template.channel != template.Channel.SMS:
-            message = "The template must be an active SMS template."
-            raise ApplicationError(
-                message, code=ErrorCode.VALIDATION_ERROR, errors={"template_id": [message]}
-            )
-        text = ""
-    if not text.strip() and template is None:
-        raise ApplicationError(
-            "Give the message text (message) or a template (template_id).",
-            code=ErrorCode.MISSING_MESSAGE,
-        )
-    return SendInput(
-        recipients=send_recipients(data, tenant.country),
-        sender=sender_id_check(tenant_id=tenant.pk, name=data.get("sender_id")),
-        text=text,
-        template=template,
-        scheduled_at=data.get("scheduled_at"),
-        source=source,
-        webhook_url=data.get("webhook_url") or "",
-    )

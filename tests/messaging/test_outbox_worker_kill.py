@@ -14,15 +14,12 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from messaging import outbox
 from messaging.models import Campaign, Message
-from messaging.services.campaigns import (
-    campaign_counters_refresh,
-    campaign_create,
-    campaign_start,
-)
+from messaging.services.campaign_progress import campaign_counters_refresh
+from messaging.services.campaigns import campaign_create, campaign_start
+from messaging.tasks import outbox_batch_send
 from mifumo.celery import app as celery_app
-from sms import pipeline
-from sms.tasks import outbox_batch_send
 from tests.conftest import committed
 from tests.fakes.beem import API_KEY, SECRET_KEY, FakeBeem
 from tests.messaging.helpers import make_contacts
@@ -52,7 +49,8 @@ def start_worker(beem: FakeBeem) -> subprocess.Popen:
         # The killed worker's claim and slot leases lapse 2 s after its last heartbeat.
         "SMS_LEASE_SECONDS": str(LEASE_SECONDS),
     }
-    command = [sys.executable, "-m", "celery", "-A", "mifumo", "worker", "-Q", "sends"]
+    # `default` too: a campaign start's fan-out task is taken there.
+    command = [sys.executable, "-m", "celery", "-A", "mifumo", "worker", "-Q", "sends,default"]
     return subprocess.Popen(
         [*command, "-P", "solo", "-l", "warning", "--without-heartbeat", "--without-gossip"],
         cwd=ROOT,
@@ -111,9 +109,7 @@ def send_through(tenant, hand_over, disrupt=kill_the_worker) -> tuple[list[str],
             while not set(statuses(tenant)) <= {"sent", "failed"}:
                 assert time.monotonic() - disrupted_at < LEASE_SECONDS + 15, statuses(tenant)
                 with tenant_context(tenant):
-                    swept = pipeline.outbox_sweep(
-                        send_queue_empty=pipeline.send_queue_length() == 0
-                    )
+                    swept = outbox.outbox_sweep(send_queue_empty=outbox.send_queue_length() == 0)
                 counts = {key: counts[key] + swept[key] for key in counts}
                 time.sleep(0.5)
             return [sms.reference for sms in beem.accepted], counts
@@ -150,7 +146,7 @@ def assert_each_sent_once_or_failed_interrupted(tenant, accepted: list[str]) -> 
         sent = set(Message.objects.filter(status="sent").values_list("id", flat=True))
         failed = Message.objects.filter(status="failed")
         assert {error for error in failed.values_list("error_code", flat=True)} <= {
-            pipeline.SEND_INTERRUPTED
+            outbox.SEND_INTERRUPTED
         }
     assert {str(pk) for pk in sent} <= set(accepted)
     assert final.get("failed", 0) <= CHUNK  # at most the chunk in flight when it happened
@@ -200,11 +196,12 @@ def test_a_worker_killed_mid_campaign_loses_nothing_and_sends_nothing_twice(
     make_contacts(tenant, MESSAGES, tags=["promo"])
     with tenant_context(tenant):
         campaign = campaign_create(
+            tenant=tenant,
             data={
                 "name": "Kill",
                 "message_text": "Ofa!",
                 "target_criteria": {"tags": ["promo"]},
-            }
+            },
         )
     accepted, _ = send_through(tenant, lambda: campaign_start(campaign=campaign, tenant=tenant))
 
@@ -214,7 +211,7 @@ def test_a_worker_killed_mid_campaign_loses_nothing_and_sends_nothing_twice(
         messages = Message.objects.filter(send_request_id=campaign.send_request_id)
         sent = {str(pk) for pk in messages.filter(status="sent").values_list("id", flat=True)}
         failed = messages.filter(status="failed")
-        assert set(failed.values_list("error_code", flat=True)) <= {pipeline.SEND_INTERRUPTED}
+        assert set(failed.values_list("error_code", flat=True)) <= {outbox.SEND_INTERRUPTED}
         assert messages.values("contact_id").distinct().count() == MESSAGES  # each contact once
         failed_count = failed.count()
     assert sent <= set(accepted)

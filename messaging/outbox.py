@@ -1,4 +1,5 @@
-"""The outbox pipeline (DESIGN section 5): queued Message rows go to a provider exactly once.
+"""The outbox (DESIGN section 5): the only writer of Message.status before a provider's reports
+take over (messaging.status_reports), so queued messages go to a provider exactly once.
 
 A batch task claims its messages with one conditional UPDATE (queued -> sending), so a task
 that runs twice finds nothing to send. Just before a provider call the chunk is stamped
@@ -8,16 +9,33 @@ rather than risk sending twice. Results are written back in one UPDATE per outco
 Transient provider errors are retried with backoff (SMS_RETRY_DELAYS) up to
 SMS_SEND_MAX_ATTEMPTS, then the message fails and its credits are refunded.
 
+The moves, each made by one function here (statuses reach the SQL as parameters, from
+Message.Status, never as literals):
+
+    queued -> sending                  _claim
+    sending -> sent                    _record (the provider accepted it)
+    sending -> queued                  _requeue (a transient error, retried later),
+                                       _requeue_unclaimed (the sender's rate is spent),
+                                       _recover_lost (a dead batch never handed it over)
+    sending -> failed, refunded        messages_fail
+    scheduled | queued -> canceled     outbox_cancel_send, refunded
+    scheduled -> queued                _release_due (its time came)
+
 Every function here runs in one tenant's schema (the tasks carry it). Times are the
 statement's (statement_timestamp()), so a retry due "now" is due even inside a long transaction.
+What a provider reports later it may hand back with its results (the sandbox's delivery
+reports); they are applied by messaging.status_reports when due.
 """
 
 import time
-import uuid
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 from itertools import groupby
+from typing import Any
+from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -27,17 +45,20 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from billing.services import credit_refund
-from integration.services.webhooks import message_events_emit
-from messaging.models import Message, SendRequest
+from messaging.models import Campaign, Message, SendRequest
+from mifumo import events
 from sms.leases import claim_lease, claims_alive
 from sms.providers import get_provider
-from sms.providers.base import OutboundSms, SendResult, SmsProvider
+from sms.providers.base import OutboundSms, SendContext, SendResult, SmsProvider
+from sms.services import callback_routes_record
 from sms.throttle import sender_segments_wait, tenant_send_slot
-from webhooks.services import callback_routes_record
+from tenants.models import Tenant
 
 Status = Message.Status
 SEND_INTERRUPTED = "SEND_INTERRUPTED"
 PROVIDER_UNAVAILABLE = "SMS_PROVIDER_UNAVAILABLE"
+# A paused or cancelled campaign's messages wait in the queue: no batch claims them.
+_HELD_CAMPAIGN_STATUSES = [Campaign.Status.PAUSED, Campaign.Status.CANCELLED]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,36 +72,55 @@ class Claimed:
     attempts: int
 
 
-def provider_for(tenant) -> SmsProvider:
+def provider_for(tenant: Tenant) -> SmsProvider:
     """The tenant's provider: an operator's override (tenants.admin), else SMS_PROVIDER."""
     return get_provider(tenant.sms_provider_name)
 
 
-def outbox_enqueue(message_ids, *, countdown: float | None = None) -> None:
+def _tenant() -> Tenant:
+    """The tenant whose schema this runs in (the outbox's tasks carry it)."""
+    tenant: Tenant = connection.tenant  # type: ignore[attr-defined]
+    return tenant
+
+
+def _schema_name() -> str:
+    schema_name: str = connection.schema_name  # type: ignore[attr-defined]
+    return schema_name
+
+
+def _this_schema() -> dict[str, str]:
+    """Task headers that send a task to the current tenant's schema. They are read when the
+    task is scheduled: its on_commit may run after the caller has left the schema."""
+    return {"_schema_name": _schema_name()}
+
+
+def outbox_enqueue(message_ids: Iterable[str | UUID], *, countdown: float | None = None) -> None:
     """Hand queued messages to batch tasks once the current transaction commits."""
-    from sms.tasks import outbox_batch_send
+    from messaging.tasks import outbox_batch_send
 
     ids = [str(message_id) for message_id in message_ids]
-    size = settings.SMS_SEND_BATCH_SIZE
+    size, headers = settings.SMS_SEND_BATCH_SIZE, _this_schema()
     for start in range(0, len(ids), size):
         batch = ids[start : start + size]
         transaction.on_commit(
-            lambda batch=batch: outbox_batch_send.apply_async(
-                kwargs={"message_ids": batch}, countdown=countdown
+            partial(
+                outbox_batch_send.apply_async,
+                kwargs={"message_ids": batch},
+                countdown=countdown,
+                headers=headers,
             )
         )
 
 
-def outbox_enqueue_send(send_request_id, *, mark_contacted: bool = False) -> None:
+def outbox_enqueue_send(send_request_id: str | UUID, *, mark_contacted: bool = False) -> None:
     """Once the current transaction commits, have a task hand the send's queued messages to
     batch tasks (outbox_send_release), so the request or beat run that made them waits for
     none of it; with `mark_contacted`, the task then sets the contacts' last_contacted_at."""
-    from sms.tasks import outbox_send_release
+    from messaging.tasks import outbox_send_release
 
+    kwargs = {"send_request_id": str(send_request_id), "mark_contacted": mark_contacted}
     transaction.on_commit(
-        lambda: outbox_send_release.delay(
-            send_request_id=str(send_request_id), mark_contacted=mark_contacted
-        )
+        partial(outbox_send_release.apply_async, kwargs=kwargs, headers=_this_schema())
     )
 
 
@@ -95,12 +135,12 @@ def outbox_send_release(*, send_request_id: str) -> int:
     id order (a batch then sits together in the index) from a server-side cursor, so a send of
     any size costs little memory. A task with no transaction to wait for, it publishes the
     batches itself rather than through outbox_enqueue's on_commit."""
-    from sms.tasks import outbox_batch_send
+    from messaging.tasks import outbox_batch_send
 
     if SendRequest.objects.filter(pk=send_request_id, recipient_count__gte=_ANALYZE_FROM).exists():
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE messaging_message")
-    queued = Message.objects.filter(send_request_id=send_request_id, status=Status.QUEUED)
+    queued = Message.objects.filter(send_request_id=UUID(send_request_id), status=Status.QUEUED)
     ids = queued.order_by("id").values_list("id", flat=True)
     size, count, batch = settings.SMS_SEND_BATCH_SIZE, 0, []
     for message_id in ids.iterator(chunk_size=50 * size):
@@ -113,49 +153,62 @@ def outbox_send_release(*, send_request_id: str) -> int:
     return count + len(batch)
 
 
-def _claim(message_ids: list[str], claim_id: str) -> list[Claimed]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE messaging_message AS m SET status = 'sending', claim_id = %s,
-                sending_at = statement_timestamp(), attempts = m.attempts + 1, handed_at = NULL,
-                updated_at = statement_timestamp()
-            -- a join on the batch's ids: each is one primary-key probe, whatever the stats say
-            FROM unnest(%s::uuid[]) AS batch(id)
-            WHERE m.id = batch.id AND m.status = 'queued'
-                AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= statement_timestamp())
-                -- a paused or cancelled campaign's messages wait
-                AND NOT EXISTS (
-                    SELECT 1 FROM messaging_campaign AS c
-                    WHERE c.send_request_id = m.send_request_id
-                        AND c.status IN ('paused', 'cancelled')
-                )
-            RETURNING m.id::text, m.recipient, m.text, m.sender, m.encoding, m.segments,
-                m.attempts
-            """,
-            [claim_id, message_ids],
-        )
-        return sorted((Claimed(*row) for row in cursor.fetchall()), key=lambda m: m.sender)
-
-
-def _set_status(sql: str, params: list) -> list[tuple]:
+def _execute(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run one statement; its RETURNING rows, if it has any."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall() if cursor.description else []
 
 
+def _claim(message_ids: list[str], claim_id: str) -> list[Claimed]:
+    """queued -> sending, for the batch's messages that are due and not held by a campaign."""
+    rows = _execute(
+        """
+        UPDATE messaging_message AS m SET status = %(sending)s, claim_id = %(claim_id)s,
+            sending_at = statement_timestamp(), attempts = m.attempts + 1, handed_at = NULL,
+            updated_at = statement_timestamp()
+        -- a join on the batch's ids: each is one primary-key probe, whatever the stats say
+        FROM unnest(%(ids)s::uuid[]) AS batch(id)
+        WHERE m.id = batch.id AND m.status = %(queued)s
+            AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= statement_timestamp())
+            AND NOT EXISTS (
+                SELECT 1 FROM messaging_campaign AS c
+                WHERE c.send_request_id = m.send_request_id AND c.status = ANY(%(held)s)
+            )
+        RETURNING m.id::text, m.recipient, m.text, m.sender, m.encoding, m.segments,
+            m.attempts
+        """,
+        {
+            "sending": Status.SENDING,
+            "queued": Status.QUEUED,
+            "claim_id": claim_id,
+            "ids": message_ids,
+            "held": _HELD_CAMPAIGN_STATUSES,
+        },
+    )
+    return sorted((Claimed(*row) for row in rows), key=lambda m: m.sender)
+
+
 def _requeue(ids: list[str], *, delay: float, error_code: str = "", error: str = "") -> None:
-    """Put claimed messages back in the queue; they go out again after `delay` seconds."""
+    """sending -> queued: claimed messages go out again after `delay` seconds."""
     if not ids:
         return
-    _set_status(
+    _execute(
         """
-        UPDATE messaging_message SET status = 'queued', handed_at = NULL,
-            next_attempt_at = statement_timestamp() + make_interval(secs => %s),
-            error_code = %s, error_message = %s, updated_at = statement_timestamp()
-        WHERE id = ANY(%s::uuid[]) AND status = 'sending'
+        UPDATE messaging_message SET status = %(queued)s, handed_at = NULL,
+            next_attempt_at = statement_timestamp() + make_interval(secs => %(delay)s),
+            error_code = %(error_code)s, error_message = %(error)s,
+            updated_at = statement_timestamp()
+        WHERE id = ANY(%(ids)s::uuid[]) AND status = %(sending)s
         """,
-        [delay, error_code, error[:500], ids],
+        {
+            "queued": Status.QUEUED,
+            "sending": Status.SENDING,
+            "delay": delay,
+            "error_code": error_code,
+            "error": error[:500],
+            "ids": ids,
+        },
     )
     if delay < settings.SMS_COUNTDOWN_MAX_SECONDS:
         outbox_enqueue(ids, countdown=delay)
@@ -164,59 +217,99 @@ def _requeue(ids: list[str], *, delay: float, error_code: str = "", error: str =
 
 @transaction.atomic
 def messages_fail(failures: dict[str, tuple[str, str]]) -> int:
-    """Fail messages being sent (id -> (error_code, error_message)) and refund their credits,
-    per send request, in the same transaction. Returns how many failed."""
+    """sending -> failed: fail messages being sent (id -> (error_code, error_message)) and
+    refund their credits, per send request, in the same transaction. Returns how many failed."""
     if not failures:
         return 0
-    rows = _set_status(
+    rows = _execute(
         """
-        UPDATE messaging_message AS m SET status = 'failed', failed_at = statement_timestamp(),
-            error_code = f.code, error_message = f.message, updated_at = statement_timestamp()
-        FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS f(id, code, message)
-        WHERE m.id = f.id AND m.status = 'sending'
+        UPDATE messaging_message AS m SET status = %(failed)s,
+            failed_at = statement_timestamp(), error_code = f.code, error_message = f.message,
+            updated_at = statement_timestamp()
+        FROM unnest(%(ids)s::uuid[], %(codes)s::text[], %(messages)s::text[])
+            AS f(id, code, message)
+        WHERE m.id = f.id AND m.status = %(sending)s
         RETURNING m.id::text, m.send_request_id::text, m.credits
         """,
-        [
-            list(failures),
-            [code for code, _ in failures.values()],
-            [message[:500] for _, message in failures.values()],
-        ],
+        {
+            "failed": Status.FAILED,
+            "sending": Status.SENDING,
+            "ids": list(failures),
+            "codes": [code for code, _ in failures.values()],
+            "messages": [message[:500] for _, message in failures.values()],
+        },
     )
     refunds: dict[str, list[int]] = defaultdict(list)
     for _, send_request_id, credits in rows:
         refunds[send_request_id or ""].append(credits)
     for send_request_id, credits in refunds.items():
         credit_refund(
-            tenant_id=connection.tenant.pk,
+            tenant_id=_tenant().pk,
             credits=sum(credits),
             reference=send_request_id,
             reason=f"{len(credits)} message(s) failed to send",
         )
-    message_events_emit(event_type="message.failed", message_ids=[row[0] for row in rows])
+    if rows:
+        events.publish("message.failed", {"message_ids": [row[0] for row in rows]})
+    return len(rows)
+
+
+@transaction.atomic
+def outbox_cancel_send(*, tenant_id: UUID, send_request_id: str | UUID, reason: str) -> int:
+    """scheduled | queued -> canceled: stop what a send has not handed over yet and refund it
+    in the same transaction (one ledger entry, `reason` with the count). What is being sent
+    or was sent stays as it is. Returns how many were canceled; a second call cancels none."""
+    rows = _execute(
+        """
+        UPDATE messaging_message SET status = %(canceled)s,
+            canceled_at = statement_timestamp(), updated_at = statement_timestamp()
+        WHERE send_request_id = %(send_request_id)s AND status = ANY(%(unsent)s)
+        RETURNING credits
+        """,
+        {
+            "canceled": Status.CANCELED,
+            "send_request_id": str(send_request_id),
+            "unsent": [Status.SCHEDULED, Status.QUEUED],
+        },
+    )
+    credit_refund(
+        tenant_id=tenant_id,
+        credits=sum(credits for (credits,) in rows),
+        reference=str(send_request_id),
+        reason=f"{reason}: {len(rows)} message(s) not sent",
+    )
     return len(rows)
 
 
 def _record(provider: SmsProvider, chunk: list[Claimed], results: list[SendResult]) -> None:
+    """sending -> sent for what the provider accepted (one UPDATE), then a retry or a failure
+    for the rest."""
     by_reference = {result.reference: result for result in results}
     accepted = [r for m in chunk if (r := by_reference.get(m.id)) is not None and r.accepted]
     if accepted:
-        _set_status(
+        _execute(
             """
             UPDATE messaging_message AS m SET
-                status = CASE WHEN m.status = 'sending' THEN 'sent' ELSE m.status END,
-                sent_at = COALESCE(m.sent_at, statement_timestamp()), provider_message_id = r.pid,
-                error_code = '', error_message = '', updated_at = statement_timestamp()
-            FROM unnest(%s::uuid[], %s::text[]) AS r(id, pid)
+                status = CASE WHEN m.status = %(sending)s THEN %(sent)s ELSE m.status END,
+                sent_at = COALESCE(m.sent_at, statement_timestamp()),
+                provider_message_id = r.pid, error_code = '', error_message = '',
+                updated_at = statement_timestamp()
+            FROM unnest(%(ids)s::uuid[], %(pids)s::text[]) AS r(id, pid)
             WHERE m.id = r.id
             """,
-            [[r.reference for r in accepted], [r.provider_message_id for r in accepted]],
+            {
+                "sending": Status.SENDING,
+                "sent": Status.SENT,
+                "ids": [r.reference for r in accepted],
+                "pids": [r.provider_message_id for r in accepted],
+            },
         )
-        message_events_emit(event_type="message.sent", message_ids=[r.reference for r in accepted])
+        events.publish("message.sent", {"message_ids": [r.reference for r in accepted]})
         if provider.routes_callbacks:
             callback_routes_record(
                 provider=provider.name,
                 provider_message_ids=[r.provider_message_id for r in accepted],
-                schema_name=connection.schema_name,
+                schema_name=_schema_name(),
             )
     retry_by_delay: dict[float, list[str]] = defaultdict(list)
     retry_errors: dict[str, tuple[str, str]] = {}
@@ -238,17 +331,44 @@ def _record(provider: SmsProvider, chunk: list[Claimed], results: list[SendResul
         code, error = retry_errors[ids[0]]
         _requeue(ids, delay=delay, error_code=code, error=error)
     messages_fail(failures)
+    _reports_schedule(results)
+
+
+def _reports_schedule(results: Sequence[SendResult]) -> None:
+    """Have the reports a provider made itself (the sandbox's) applied when they are due."""
+    from messaging.tasks import status_reports_apply
+
+    due: dict[float, list[dict[str, str | None]]] = defaultdict(list)
+    for result in results:
+        for scheduled in result.scheduled_reports:
+            due[scheduled.delay].append(scheduled.report.as_json())
+    headers = _this_schema()
+    for delay, reports in due.items():
+        transaction.on_commit(
+            partial(
+                status_reports_apply.apply_async,
+                kwargs={"reports": reports},
+                countdown=delay,
+                headers=headers,
+            )
+        )
 
 
 def _hand_over(provider: SmsProvider, chunk: list[Claimed], claim_id: str) -> None:
-    stamped = _set_status(
+    """Stamp the chunk handed over, then send what is still this batch's."""
+    stamped = _execute(
         """
-        UPDATE messaging_message SET handed_at = statement_timestamp(), provider = %s,
+        UPDATE messaging_message SET handed_at = statement_timestamp(), provider = %(provider)s,
             updated_at = statement_timestamp()
-        WHERE id = ANY(%s::uuid[]) AND status = 'sending' AND claim_id = %s
+        WHERE id = ANY(%(ids)s::uuid[]) AND status = %(sending)s AND claim_id = %(claim_id)s
         RETURNING id::text
         """,
-        [provider.name, [m.id for m in chunk], claim_id],
+        {
+            "provider": provider.name,
+            "ids": [m.id for m in chunk],
+            "sending": Status.SENDING,
+            "claim_id": claim_id,
+        },
     )
     # Only what is still this batch's goes out: a message the sweep took back is another's.
     still_ours = {row[0] for row in stamped}
@@ -261,7 +381,8 @@ def _hand_over(provider: SmsProvider, chunk: list[Claimed], claim_id: str) -> No
         )
         for m in chunk
     ]
-    _record(provider, chunk, provider.send_batch(outbound))
+    context = SendContext(schema_name=_schema_name())
+    _record(provider, chunk, provider.send_batch(outbound, context))
 
 
 def outbox_batch_send(*, message_ids: list[str]) -> int:
@@ -269,11 +390,11 @@ def outbox_batch_send(*, message_ids: list[str]) -> int:
 
     Runs only while the tenant holds a send slot; otherwise the batch is queued again shortly.
     """
-    with tenant_send_slot(connection.schema_name) as granted:
+    with tenant_send_slot(_schema_name()) as granted:
         if not granted:
             outbox_enqueue(message_ids, countdown=settings.SMS_SLOT_RETRY_SECONDS)
             return 0
-        claim_id = str(uuid.uuid4())
+        claim_id = str(uuid4())
         with claim_lease(claim_id):
             return _send_claimed(_claim(message_ids, claim_id), claim_id)
 
@@ -282,7 +403,7 @@ def _send_claimed(claimed: list[Claimed], claim_id: str) -> int:
     if not claimed:
         return 0
     try:
-        provider = provider_for(connection.tenant)
+        provider = provider_for(_tenant())
     except ImproperlyConfigured as exc:
         # Retrying cannot mend a provider that cannot be built: fail and refund now.
         messages_fail({m.id: (PROVIDER_UNAVAILABLE, str(exc)) for m in claimed})
@@ -315,15 +436,15 @@ def _throttle(sender: str, segments: int) -> float:
 
 
 def _requeue_unclaimed(messages: list[Claimed]) -> None:
-    """Undo a claim: the attempt did not happen, so it is not counted."""
+    """sending -> queued, undoing a claim: the attempt did not happen, so it is not counted."""
     ids = [m.id for m in messages]
-    _set_status(
+    _execute(
         """
-        UPDATE messaging_message SET status = 'queued', attempts = attempts - 1,
+        UPDATE messaging_message SET status = %(queued)s, attempts = attempts - 1,
             updated_at = statement_timestamp()
-        WHERE id = ANY(%s::uuid[]) AND status = 'sending' AND handed_at IS NULL
+        WHERE id = ANY(%(ids)s::uuid[]) AND status = %(sending)s AND handed_at IS NULL
         """,
-        [ids],
+        {"queued": Status.QUEUED, "sending": Status.SENDING, "ids": ids},
     )
     outbox_enqueue(ids, countdown=settings.SMS_SLOT_RETRY_SECONDS)
 
@@ -339,10 +460,11 @@ def send_queue_length() -> int:
             declared = broker.default_channel.queue_declare(queue="sends", passive=True)
         except ChannelError:  # no such queue (Redis drops an empty list): nothing waits
             return 0
-    return declared.message_count
+    count: int = declared.message_count
+    return count
 
 
-def _abandoned_claims(stale) -> Q:
+def _abandoned_claims(stale: datetime) -> Q:
     """Messages left `sending` by a batch no longer at work: its claim's lease lapsed (a
     killed worker, a task that raised) or, for a claim made before leases, it is stale."""
     claims = {
@@ -358,6 +480,27 @@ def _abandoned_claims(stale) -> Q:
     )
 
 
+def _release_due(now: datetime) -> list[UUID]:
+    """scheduled -> queued, for scheduled messages whose time has come."""
+    due = Message.objects.filter(status=Status.SCHEDULED, scheduled_at__lte=now)
+    due_ids = list(due.values_list("id", flat=True))
+    Message.objects.filter(pk__in=due_ids, status=Status.SCHEDULED).update(
+        status=Status.QUEUED, queued_at=now, updated_at=now
+    )
+    return due_ids
+
+
+def _recover_lost(abandoned: Q, now: datetime) -> list[UUID]:
+    """sending -> queued, for an abandoned claim's messages that were never handed over: that
+    attempt did not happen, so it is not counted."""
+    lost = Message.objects.filter(abandoned, handed_at__isnull=True)
+    lost_ids = list(lost.values_list("id", flat=True))
+    Message.objects.filter(pk__in=lost_ids, status=Status.SENDING).update(
+        status=Status.QUEUED, attempts=Greatest(F("attempts") - 1, 0), updated_at=now
+    )
+    return lost_ids
+
+
 def outbox_sweep(*, send_queue_empty: bool = True) -> dict[str, int]:
     """Keep the current tenant's outbox moving; run by beat for every tenant.
 
@@ -371,21 +514,11 @@ def outbox_sweep(*, send_queue_empty: bool = True) -> dict[str, int]:
     stale = now - timedelta(seconds=settings.SMS_OUTBOX_STALE_SECONDS)
     counts = {}
     with transaction.atomic():
-        due = Message.objects.filter(status=Status.SCHEDULED, scheduled_at__lte=now)
-        due_ids = list(due.values_list("id", flat=True))
-        Message.objects.filter(pk__in=due_ids, status=Status.SCHEDULED).update(
-            status=Status.QUEUED, queued_at=now, updated_at=now
-        )
+        due_ids = _release_due(now)
         counts["released"] = len(due_ids)
 
         abandoned = _abandoned_claims(stale)
-        lost_ids = list(
-            Message.objects.filter(abandoned, handed_at__isnull=True).values_list("id", flat=True)
-        )
-        # Never handed over, so that attempt did not happen.
-        Message.objects.filter(pk__in=lost_ids, status=Status.SENDING).update(
-            status=Status.QUEUED, attempts=Greatest(F("attempts") - 1, 0), updated_at=now
-        )
+        lost_ids = _recover_lost(abandoned, now)
         counts["recovered"] = len(lost_ids)
 
         interrupted = Message.objects.filter(abandoned, handed_at__isnull=False).values_list(

@@ -1,4 +1,4 @@
-"""The outbox pipeline against the fake Beem server: one request per text, retries with
+"""The outbox against the fake Beem server: one request per text, retries with
 backoff, failures refunded, the sender's rate, the tenant's share, and the outbox sweep."""
 
 import datetime as dt
@@ -12,12 +12,13 @@ from django_redis import get_redis_connection
 from django_tenants.utils import tenant_context
 
 from billing.models import CreditLedgerEntry
+from messaging import outbox
 from messaging.models import Message
-from messaging.services.messages import SendInput, message_send
+from messaging.services.messages import SendInput, send_to_numbers
 from mifumo.principals import shared_key
-from sms import pipeline
-from sms.apps import sms_provider_check
 from sms.leases import claim_lease
+from sms.models import CallbackRoute
+from sms.throttle import tenant_send_slot
 from tests.envelope import ok_data
 from tests.fakes.beem import API_KEY, SECRET_KEY, FakeBeem
 from tests.fakes.server import CallbackSink
@@ -26,7 +27,6 @@ from tests.fakes.twilio import AUTH_TOKEN as TWILIO_TOKEN
 from tests.fakes.twilio import FakeTwilio
 from tests.messaging.helpers import new_phone
 from tests.sms.helpers import SEND, balance_of, fund
-from webhooks.models import CallbackRoute
 from webhooks.services import status_events_process
 
 
@@ -149,8 +149,8 @@ def test_a_batch_claimed_twice_is_sent_once(a, beem):
     ids = queued_messages(a.tenant, 3)
 
     with tenant_context(a.tenant):
-        assert pipeline.outbox_batch_send(message_ids=ids) == 3
-        assert pipeline.outbox_batch_send(message_ids=ids) == 0
+        assert outbox.outbox_batch_send(message_ids=ids) == 3
+        assert outbox.outbox_batch_send(message_ids=ids) == 0
 
     assert len(beem.accepted) == 3
 
@@ -163,7 +163,7 @@ def test_the_sender_rate_holds_back_what_it_does_not_allow(a, beem, settings):
     ids = queued_messages(a.tenant, 6)
 
     with tenant_context(a.tenant):
-        pipeline.outbox_batch_send(message_ids=ids)
+        outbox.outbox_batch_send(message_ids=ids)
         statuses = sorted(Message.objects.values_list("status", "attempts"))
 
     # A 1-second burst at 1 segment/s lets the first chunk of 2 through, then holds the rest.
@@ -178,12 +178,12 @@ def test_a_tenant_never_takes_more_than_its_share_of_send_slots(a, beem, setting
     schema = a.tenant.schema_name
     with tenant_context(a.tenant):
         with (
-            pipeline.tenant_send_slot(schema) as first,
-            pipeline.tenant_send_slot(schema) as second,
+            tenant_send_slot(schema) as first,
+            tenant_send_slot(schema) as second,
         ):
             assert (first, second) == (True, True)
-            assert pipeline.outbox_batch_send(message_ids=ids) == 0
-        assert pipeline.outbox_batch_send(message_ids=ids) == 2
+            assert outbox.outbox_batch_send(message_ids=ids) == 0
+        assert outbox.outbox_batch_send(message_ids=ids) == 2
 
 
 def test_a_batch_waits_briefly_for_a_slot_its_tenant_frees(a, beem, settings):
@@ -192,7 +192,7 @@ def test_a_batch_waits_briefly_for_a_slot_its_tenant_frees(a, beem, settings):
     taken, release = threading.Event(), threading.Event()
 
     def hold_the_slot():
-        with pipeline.tenant_send_slot(a.tenant.schema_name) as granted:
+        with tenant_send_slot(a.tenant.schema_name) as granted:
             assert granted
             taken.set()
             release.wait(5)
@@ -202,19 +202,21 @@ def test_a_batch_waits_briefly_for_a_slot_its_tenant_frees(a, beem, settings):
     taken.wait(5)
     threading.Timer(0.1, release.set).start()
     with tenant_context(a.tenant):
-        assert pipeline.outbox_batch_send(message_ids=ids) == 2  # not put back in the queue
+        assert outbox.outbox_batch_send(message_ids=ids) == 2  # not put back in the queue
     holder.join()
 
 
 def test_a_large_send_refreshes_the_outbox_statistics_before_its_batches(
     a, beem, on_commit, monkeypatch
 ):
-    monkeypatch.setattr(pipeline, "_ANALYZE_FROM", 3)  # (10,000 in earnest)
+    monkeypatch.setattr(outbox, "_ANALYZE_FROM", 3)  # (10,000 in earnest)
     fund(a.tenant, 3)
     phones = [new_phone() for _ in range(3)]
 
     with tenant_context(a.tenant), on_commit():
-        message_send(tenant=a.tenant, data=SendInput(recipients=phones, sender="Mifumo", text="Hi"))
+        send_to_numbers(
+            tenant=a.tenant, data=SendInput(recipients=phones, sender="Mifumo", text="Hi")
+        )
 
     with tenant_context(a.tenant), connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'messaging_message'::regclass")
@@ -233,7 +235,7 @@ def test_the_sweep_releases_due_scheduled_messages(a, beem):
             status="scheduled", scheduled_at=now + dt.timedelta(hours=1)
         )
 
-        counts = pipeline.outbox_sweep()
+        counts = outbox.outbox_sweep()
 
         assert counts["released"] == 1
         assert Message.objects.get(pk=due).status == "queued"
@@ -254,13 +256,13 @@ def test_the_sweep_recovers_what_a_crashed_worker_left(a, beem, settings):
         )
         Message.objects.filter(pk=stuck).update(queued_at=long_ago)
 
-        counts = pipeline.outbox_sweep()
+        counts = outbox.outbox_sweep()
 
         assert counts == {"released": 0, "recovered": 1, "interrupted": 1, "requeued": 1}
         recovered = Message.objects.get(pk=never_handed)
         assert (recovered.status, recovered.attempts) == ("queued", 0)
         failed = Message.objects.get(pk=handed)
-        assert (failed.status, failed.error_code) == ("failed", pipeline.SEND_INTERRUPTED)
+        assert (failed.status, failed.error_code) == ("failed", outbox.SEND_INTERRUPTED)
     assert balance_of(a.tenant) == 11  # the interrupted message's credit came back
     assert connection.schema_name == "public"
 
@@ -300,10 +302,10 @@ def test_a_provider_that_cannot_be_built_fails_and_refunds_at_once(a, beem):
     a.tenant.settings = {"sms_provider": "nonsense"}
 
     with tenant_context(a.tenant):
-        assert pipeline.outbox_batch_send(message_ids=ids) == 2
+        assert outbox.outbox_batch_send(message_ids=ids) == 2
         failed = list(Message.objects.filter(pk__in=ids).values_list("status", "error_code"))
 
-    assert failed == [("failed", pipeline.PROVIDER_UNAVAILABLE)] * 2
+    assert failed == [("failed", outbox.PROVIDER_UNAVAILABLE)] * 2
     assert balance_of(a.tenant) == 7  # both credits back
     assert beem.accepted == []
 
@@ -319,14 +321,8 @@ def test_the_sweep_takes_back_a_lapsed_claim_at_once_and_leaves_a_live_one(a, be
         )
 
         with claim_lease(live):
-            counts = pipeline.outbox_sweep()
+            counts = outbox.outbox_sweep()
 
         assert counts["recovered"] == 1
         assert Message.objects.get(pk=held).status == "sending"
         assert (Message.objects.get(pk=dropped).status, counts["interrupted"]) == ("queued", 0)
-
-
-def test_an_unknown_default_provider_fails_the_system_check(settings):
-    settings.SMS_PROVIDER = "nonsense"
-
-    assert [error.id for error in sms_provider_check()] == ["sms.E001"]
