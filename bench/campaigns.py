@@ -1,7 +1,9 @@
 """Campaign benchmarks (issue 6), against the fake Beem server:
 
-- 100,000 recipients (the default), personalised then plain: each started in-process (the
-  messages created is the start's own time) and handed over by the send workers;
+- 100,000 recipients (the default), personalised then plain: each started in-process, as the
+  start API does (the start's own answer time), its messages made by the fan-out task in a
+  worker (messages created: from the start until the campaign has its send) and handed over
+  by the send workers;
 - BENCH_RECIPIENTS=1000000: one personalised campaign scheduled for now and released by beat's
   task in a worker, as a scheduled campaign is in production, to see it complete and read
   every worker process's peak memory.
@@ -46,11 +48,8 @@ from django_tenants.utils import tenant_context  # noqa: E402
 from accounts.models import User  # noqa: E402
 from billing.services import credit_add  # noqa: E402
 from messaging.models import Campaign, Template  # noqa: E402
-from messaging.services.campaigns import (  # noqa: E402
-    campaign_counters_refresh,
-    campaign_create,
-    campaign_start,
-)
+from messaging.services.campaign_progress import campaign_counters_refresh  # noqa: E402
+from messaging.services.campaigns import campaign_create, campaign_start  # noqa: E402
 from messaging.tasks import campaigns_advance_all  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tenants.services import tenant_create  # noqa: E402
@@ -93,19 +92,34 @@ def fresh_tenant() -> Tenant:
     return tenant
 
 
-def new_campaign(*, personalised: bool, scheduled_at=None):
+def new_campaign(tenant: Tenant, *, personalised: bool, scheduled_at=None):
     template = None
     if personalised:
         template = Template.objects.create(name="Bench", content=PERSONALISED)
     return campaign_create(
+        tenant=tenant,
         data={
             "name": "Bench",
             "message_text": "" if personalised else PLAIN,
             "template": template,
             "target_criteria": {"tags": ["promo"]},
             "scheduled_at": scheduled_at,
-        }
+        },
     )
+
+
+def messages_created(campaign: Campaign, started: float) -> float:
+    """Seconds from `started` until the campaign's fan-out (a task in the workers) committed
+    its send."""
+    deadline = time.perf_counter() + 600
+    while time.perf_counter() < deadline:
+        current = Campaign.objects.get(pk=campaign.pk)
+        if current.send_request_id is not None:
+            return time.perf_counter() - started
+        if current.status == Campaign.Status.FAILED:
+            sys.exit(f"the campaign failed: {current.failure_reason}")
+        time.sleep(0.02)
+    sys.exit("the campaign's messages were not made in time")
 
 
 def handed_over(beem: FakeBeem, already: int, started: float) -> float:
@@ -119,18 +133,23 @@ def handed_over(beem: FakeBeem, already: int, started: float) -> float:
 
 def started_in_process(tenant, beem: FakeBeem, *, personalised: bool) -> dict:
     with tenant_context(tenant):
-        campaign = new_campaign(personalised=personalised)
+        campaign = new_campaign(tenant, personalised=personalised)
         already = beem.accepted_count
         started = time.perf_counter()
         campaign_start(campaign=campaign, tenant=tenant)
-        created = time.perf_counter() - started
-    return {"create_s": created, "total_s": handed_over(beem, already, started)}
+        answered = time.perf_counter() - started
+        created = messages_created(campaign, started)
+    return {
+        "start_s": answered,
+        "create_s": created,
+        "total_s": handed_over(beem, already, started),
+    }
 
 
 def released_by_beat(tenant, beem: FakeBeem) -> dict:
     """Scheduled for now and started by beat's task in a worker, as in production."""
     with tenant_context(tenant):
-        campaign = new_campaign(personalised=True, scheduled_at=timezone.now())
+        campaign = new_campaign(tenant, personalised=True, scheduled_at=timezone.now())
     started = time.perf_counter()
     campaigns_advance_all.delay()
     total = handed_over(beem, 0, started)
@@ -186,7 +205,8 @@ def main():
             workers.wait()
     for kind, figures in results.items():
         print(f"{RECIPIENTS} recipients, {kind}:")
-        if "create_s" in figures:
+        if "start_s" in figures:
+            print(f"  start answered in {figures['start_s'] * 1000:.0f} ms (target < 300 ms)")
             print(f"  messages created {figures['create_s']:.2f} s after start (target <= 3 s)")
         target = {"personalised": " (target <= 30 s)", "plain": " (target <= 20 s)"}
         print(f"  all handed to the fake Beem in {figures['total_s']:.2f} s{target.get(kind, '')}")

@@ -20,7 +20,7 @@ supervise() {
 }
 
 supervise web "$BIN/gunicorn" -c mifumo/gunicorn.conf.py mifumo.wsgi:application \
-  --bind "127.0.0.1:${PORT:-8000}" --workers "${WEB_WORKERS:-4}" --timeout 120 \
+  --bind "127.0.0.1:${PORT:-8000}" --workers "${WEB_WORKERS:-4}" \
   --access-logfile - &
 supervise worker "$BIN/celery" -A mifumo worker --loglevel INFO \
   --queues default,sends,webhooks,imports --concurrency "${CELERY_CONCURRENCY:-2}" \

@@ -28,7 +28,6 @@ class CampaignSerializer(serializers.ModelSerializer):
     actual_cost = serializers.SerializerMethodField()
     progress_percentage = serializers.SerializerMethodField()
     delivery_rate = serializers.SerializerMethodField()
-    read_rate = serializers.SerializerMethodField()
     can_edit = serializers.SerializerMethodField()
     can_start = serializers.SerializerMethodField()
     can_pause = serializers.SerializerMethodField()
@@ -44,8 +43,8 @@ class CampaignSerializer(serializers.ModelSerializer):
             "id", "name", "description", "campaign_type", "campaign_type_display",
             "message_text", "template", "sender_id", "status", "status_display", "scheduled_at",
             "started_at", "completed_at", "total_recipients", "sent_count", "delivered_count",
-            "read_count", "failed_count", "estimated_cost", "actual_cost", "progress_percentage",
-            "delivery_rate", "read_rate", "can_edit", "can_start", "can_pause", "can_cancel",
+            "failed_count", "estimated_cost", "actual_cost", "progress_percentage",
+            "delivery_rate", "can_edit", "can_start", "can_pause", "can_cancel",
             "is_recurring", "recurring_schedule", "next_run_at", "runs", "settings",
             "target_contact_ids",
             "target_segment_ids", "target_criteria", "target_contact_count",
@@ -55,7 +54,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_estimated_cost(self, campaign) -> float:
-        return float(credits_cost(campaign.credits_reserved or campaign.total_recipients))
+        return float(credits_cost(campaign.credits_reserved or campaign.estimated_credits))
 
     def get_actual_cost(self, campaign) -> float:
         return campaign_cost(campaign)
@@ -72,24 +71,17 @@ class CampaignSerializer(serializers.ModelSerializer):
         sent = campaign.sent_count
         return round(campaign.delivered_count * 100 / sent, 2) if sent else 0.0
 
-    def get_read_rate(self, campaign) -> float:
-        sent = campaign.sent_count
-        return round(campaign.read_count * 100 / sent, 2) if sent else 0.0
-
     def get_can_edit(self, campaign) -> bool:
-        return campaign.status in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED)
+        return campaign.can("edit")
 
     def get_can_start(self, campaign) -> bool:
-        startable = (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED)
-        return campaign.status in startable and not campaign.is_recurring
+        return campaign.can("start")
 
     def get_can_pause(self, campaign) -> bool:
-        return campaign.status == Campaign.Status.RUNNING
+        return campaign.can("pause")
 
     def get_can_cancel(self, campaign) -> bool:
-        return campaign.status not in (
-            Campaign.Status.COMPLETED, Campaign.Status.CANCELLED, Campaign.Status.FAILED
-        )  # fmt: skip
+        return campaign.can("cancel")
 
     def get_created_by_name(self, campaign) -> str:
         names = self.context.get("user_names", {})

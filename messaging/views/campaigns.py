@@ -1,14 +1,11 @@
 """Campaigns: list, create (or dry-run), read, edit, delete, duplicate, analytics, and
 start/pause/resume/cancel."""
 
-from django.db.models import Prefetch, prefetch_related_objects
 from drf_yasg import openapi
 from rest_framework import status
 
-from accounts.models import User
 from messaging import selectors
 from messaging import serializers as s
-from messaging.models import Campaign, CampaignRun, Segment
 from messaging.services import campaigns as services
 from mifumo.idempotency import idempotent
 from mifumo.openapi import api_doc, enveloped
@@ -18,7 +15,6 @@ from mifumo.validation import validated
 from mifumo.views import TenantScopedView
 
 TAGS = ["campaigns"]
-RECENT_RUNS = 5
 LIST_PARAMETERS = [
     openapi.Parameter("status", openapi.IN_QUERY, "A campaign status", type=openapi.TYPE_STRING),
     openapi.Parameter("type", openapi.IN_QUERY, "sms", type=openapi.TYPE_STRING),
@@ -33,15 +29,8 @@ def render(campaigns) -> list:
     """Campaigns with their creators' and segments' names and their latest runs, in three
     queries for a whole page."""
     campaigns = list(campaigns)
-    latest = CampaignRun.objects.order_by("-scheduled_for")[:RECENT_RUNS]
-    prefetch_related_objects(campaigns, Prefetch("runs", queryset=latest, to_attr="recent_runs"))
-    user_ids = {c.created_by_id for c in campaigns if c.created_by_id}
-    segment_ids = {pk for c in campaigns for pk in c.target_segment_ids}
-    context = {
-        "user_names": {u.pk: u.full_name or u.email for u in User.objects.filter(pk__in=user_ids)},
-        "segment_names": dict(Segment.objects.filter(pk__in=segment_ids).values_list("id", "name")),
-    }
-    return s.CampaignSerializer(campaigns, many=True, context=context).data
+    context = selectors.campaign_page_context(campaigns=campaigns)
+    return list(s.CampaignSerializer(campaigns, many=True, context=context).data)
 
 
 class CampaignListView(TenantScopedView):
@@ -55,13 +44,11 @@ class CampaignListView(TenantScopedView):
     )
     def get(self, request):
         params = request.query_params
-        campaigns = Campaign.objects.all()
-        if params.get("status"):
-            campaigns = campaigns.filter(status=params["status"])
-        if params.get("type"):
-            campaigns = campaigns.filter(campaign_type=params["type"])
-        if params.get("search", "").strip():
-            campaigns = campaigns.filter(name__icontains=params["search"].strip())
+        campaigns = selectors.campaign_list(
+            status=params.get("status", ""),
+            campaign_type=params.get("type", ""),
+            search=params.get("search", ""),
+        )
         return paginated(request, campaigns, render, view=self)
 
     @api_doc(
@@ -81,19 +68,21 @@ class CampaignListView(TenantScopedView):
         data = validated(s.CampaignInputSerializer, request)
         if request.query_params.get("dry_run", "").lower() in ("true", "1", "yes"):
             return envelope(dry_run(data), message="Dry run: nothing was saved.")
-        campaign = services.campaign_create(data=data, created_by=request.user)
+        campaign = services.campaign_create(
+            tenant=request.tenant, data=data, created_by=request.user
+        )
         return envelope(
             render([campaign])[0], message="Campaign created.", status=status.HTTP_201_CREATED
         )
 
 
 def dry_run(data: dict) -> dict:
-    audience = services.campaign_audience(
+    audience = selectors.campaign_audience(
         contact_ids=data.get("target_contact_ids"),
         segment_ids=data.get("target_segment_ids"),
         criteria=data.get("target_criteria"),
     )
-    estimate = services.campaign_estimate(
+    estimate = selectors.campaign_estimate(
         audience=audience, text=data.get("message_text", ""), template=data.get("template")
     )
     return {
@@ -125,7 +114,7 @@ class CampaignDetailView(TenantScopedView):
     def put(self, request, campaign_id):
         campaign = selectors.campaign_get(campaign_id=campaign_id)
         data = validated(s.CampaignInputSerializer, request, partial=True)
-        campaign = services.campaign_update(campaign=campaign, data=data)
+        campaign = services.campaign_update(campaign=campaign, tenant=request.tenant, data=data)
         return envelope(render([campaign])[0], message="Campaign updated.")
 
     @api_doc(
@@ -165,7 +154,7 @@ class CampaignDuplicateView(TenantScopedView):
         original = selectors.campaign_get(campaign_id=campaign_id)
         name = validated(s.CampaignDuplicateInputSerializer, request).get("name", "").strip()
         campaign = services.campaign_duplicate(
-            campaign=original, name=name or None, created_by=request.user
+            campaign=original, tenant=request.tenant, name=name or None, created_by=request.user
         )
         return envelope(
             render([campaign])[0], message="Campaign duplicated.", status=status.HTTP_201_CREATED
@@ -177,7 +166,9 @@ ACTION_ERRORS = (400, 401, 403, 404)
 
 class CampaignStartView(TenantScopedView):
     @api_doc(
-        summary="Start now: reserve the whole audience's credits and send (402 when short)",
+        summary="Start now: checked against the stored estimate (402 when the balance is "
+        "short), then its messages are made and sent in the background; a send that can no "
+        "longer be made fails the campaign (failure_reason)",
         responses={200: enveloped(s.CampaignSerializer)},
         errors=(*ACTION_ERRORS, 402),
         tags=TAGS,

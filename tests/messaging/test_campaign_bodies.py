@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from messaging.models import Campaign, Message
-from messaging.services.campaigns import campaigns_advance
+from messaging.services.campaign_progress import campaigns_advance
 from tests.envelope import assert_error, assert_field_errors, ok_data
 from tests.messaging.helpers import make_contact, make_segment, unknown_id
 from tests.sms.helpers import fund
@@ -174,7 +174,7 @@ def test_analytics_of_a_completed_campaign(api, a, people, on_commit):
     with on_commit():
         ok_data(client.post(url(campaign["id"], "start")))
     with tenant_context(a.tenant):
-        campaigns_advance()
+        campaigns_advance(tenant=a.tenant)
         done = Campaign.objects.get(pk=campaign["id"])
         Campaign.objects.filter(pk=done.pk).update(
             started_at=done.completed_at - dt.timedelta(seconds=4)

@@ -11,8 +11,8 @@ from django_tenants.utils import tenant_context
 from standardwebhooks.webhooks import Webhook
 
 from messaging.models import Campaign, Message
-from messaging.services.campaigns import campaigns_advance
-from messaging.services.messages import message_status_reports_apply
+from messaging.services.campaign_progress import campaigns_advance
+from messaging.status_reports import message_status_reports_apply
 from sms.providers.base import StatusReport
 from tests.envelope import ok_data
 from tests.fakes.server import CallbackSink
@@ -74,7 +74,7 @@ def report(tenant, on_commit, status: str, count: int) -> None:
 
 def advance(tenant, on_commit) -> None:
     with tenant_context(tenant), on_commit():
-        campaigns_advance()
+        campaigns_advance(tenant=tenant)
 
 
 def detail(api, a, campaign) -> dict:

@@ -1,7 +1,9 @@
 """/api/messaging/campaigns/: targeting arithmetic against the dry-run, the state machine,
-the fan-out through the send pipeline, pause, resume and cancel with exact refunds."""
+a start that answers at once and its fan-out through the outbox (once, or failing the campaign
+visibly), pause, resume and cancel with exact refunds."""
 
 import datetime as dt
+from collections import defaultdict
 
 import pytest
 from django.db import connection
@@ -11,9 +13,13 @@ from django_tenants.utils import tenant_context
 from standardwebhooks.webhooks import Webhook
 
 from billing.models import CreditLedgerEntry
-from messaging.models import Campaign, CampaignRun, Message
-from messaging.services.campaigns import campaigns_advance
-from sms import pipeline
+from messaging import outbox
+from messaging.models import Campaign, CampaignRun, Message, SendRequest
+from messaging.serializers import CampaignInputSerializer
+from messaging.services.campaign_progress import campaigns_advance
+from messaging.services.campaign_sends import campaign_fan_out
+from messaging.services.campaigns import AUTHORED_FIELDS
+from mifumo import events
 from tests.envelope import assert_error, assert_field_errors, ok_data
 from tests.fakes.server import CallbackSink
 from tests.messaging.helpers import make_contact, make_contacts, make_segment, make_template
@@ -167,8 +173,8 @@ def test_a_due_run_starts_once_and_the_next_is_scheduled(api, a, audience, on_co
     with tenant_context(a.tenant):
         due = make_due(campaign)
         with on_commit():
-            assert campaigns_advance()["runs"] == 1
-            assert campaigns_advance()["runs"] == 0
+            assert campaigns_advance(tenant=a.tenant)["runs"] == 1
+            assert campaigns_advance(tenant=a.tenant)["runs"] == 0
         run = CampaignRun.objects.get()
         assert (run.status, run.scheduled_for, run.recipients, run.credits) == (
             "started",
@@ -177,7 +183,7 @@ def test_a_due_run_starts_once_and_the_next_is_scheduled(api, a, audience, on_co
             2,
         )
         assert set(Message.objects.values_list("status", flat=True)) == {"delivered"}
-        campaigns_advance()  # the run's messages are done: scheduled again
+        campaigns_advance(tenant=a.tenant)  # the run's messages are done: scheduled again
 
     assert balance_of(a.tenant) == 8
     data = ok_data(api(a.owner).get(url(campaign["id"])))
@@ -191,7 +197,7 @@ def test_a_run_without_credits_fails_and_the_next_stays_scheduled(api, a, audien
 
     with tenant_context(a.tenant):
         make_due(campaign)
-        campaigns_advance()
+        campaigns_advance(tenant=a.tenant)
         run = CampaignRun.objects.get()
         assert not Message.objects.exists()
 
@@ -215,9 +221,9 @@ def test_the_last_run_before_end_at_completes_the_campaign(api, a, audience, on_
         stored.save(update_fields=["recurring_schedule"])
         make_due(campaign)
         with on_commit():
-            campaigns_advance()
+            campaigns_advance(tenant=a.tenant)
         assert Campaign.objects.get().next_run_at is None
-        campaigns_advance()
+        campaigns_advance(tenant=a.tenant)
 
     assert ok_data(api(a.owner).get(url(campaign["id"])))["status"] == "completed"
 
@@ -230,7 +236,7 @@ def test_cancel_stops_future_runs(api, a, audience):
     with tenant_context(a.tenant):
         make_due(campaign)
         Campaign.objects.update(next_run_at=timezone.now())  # even if one were left due
-        assert campaigns_advance()["runs"] == 0
+        assert campaigns_advance(tenant=a.tenant)["runs"] == 0
         assert not CampaignRun.objects.exists()
 
     assert (cancelled["status"], cancelled["next_run_at"]) == ("cancelled", None)
@@ -262,7 +268,7 @@ def test_a_start_reserves_once_sends_and_completes(api, a, audience, on_commit):
             [audience["A"].phone_e164, audience["D"].phone_e164]
         )
         assert {m.status for m in messages} == {"delivered"}
-        campaigns_advance()
+        campaigns_advance(tenant=a.tenant)
     done = ok_data(api(a.owner).get(url(campaign["id"])))
     assert (done["status"], done["progress_percentage"]) == ("completed", 100)
     assert (done["sent_count"], done["delivered_count"], done["delivery_rate"]) == (2, 2, 100.0)
@@ -273,11 +279,11 @@ def test_a_start_reserves_once_sends_and_completes(api, a, audience, on_commit):
     }
 
 
-def test_a_start_takes_the_same_queries_whatever_the_audience(api, a, on_commit):
+def test_a_start_answers_in_the_same_few_queries_whatever_the_audience(api, a, on_commit):
     fund(a.tenant, 100)
     body = {"name": "Promo", "message_text": "Habari {{first_name}} wa {{city}}"}
 
-    def start_to(tag: str, size: int) -> int:
+    def start_to(tag: str, size: int) -> list[str]:
         make_contacts(a.tenant, size, tags=[tag], attributes={"city": "Moshi"})
         campaign = ok_data(
             api(a.owner).post(
@@ -285,33 +291,202 @@ def test_a_start_takes_the_same_queries_whatever_the_audience(api, a, on_commit)
             ),
             201,
         )
-        # Counted by Django's debug cursor, the one `make run` uses with DEBUG on.
-        with CaptureQueriesContext(connection) as queries, on_commit():
-            ok_data(api(a.owner).post(url(campaign["id"], "start")))
-        return len(queries)
+        # The request's own queries (Django's debug cursor, the one `make run` uses with
+        # DEBUG on); its fan-out runs on commit, after them.
+        with on_commit(), CaptureQueriesContext(connection) as queries:
+            started = ok_data(api(a.owner).post(url(campaign["id"], "start")))
+        assert (started["status"], started["total_recipients"]) == ("running", size)
+        return [query["sql"] for query in queries]
 
-    assert start_to("few", 3) == start_to("many", 30)
+    few, many = start_to("few", 3), start_to("many", 30)
+    assert len(few) == len(many) <= 16
+    assert not [sql for sql in few + many if "messaging_contact" in sql]  # no audience read
     with tenant_context(a.tenant):
         assert set(Message.objects.values_list("text", flat=True)) == {"Habari Bulk wa Moshi"}
         assert Message.objects.count() == 33
 
 
-def test_a_start_without_enough_credits_creates_nothing(api, a, audience):
+def test_a_start_without_enough_credits_creates_nothing(api, a, audience, on_commit):
     fund(a.tenant, 1)
     campaign = create(api, a, audience)
 
-    assert_error(api(a.owner).post(url(campaign["id"], "start")), 402, "INSUFFICIENT_BALANCE")
+    with on_commit():
+        body = assert_error(
+            api(a.owner).post(url(campaign["id"], "start")), 402, "INSUFFICIENT_BALANCE"
+        )
 
+    assert body["message"] == "This send needs 2 credits; the balance is 1."
+    assert body["details"] == {"required_credits": 2, "available_credits": 1}
     with tenant_context(a.tenant):
         assert not Message.objects.exists()
         assert Campaign.objects.get().status == "draft"
 
 
-def queued_after_start(api, a, audience) -> dict:
-    """A started campaign whose messages are still queued (no on-commit run)."""
+def test_a_start_to_nobody_is_refused(api, a, audience):
+    fund(a.tenant, 10)
+    only_opted_out = {"target_contact_ids": [str(audience["B"].pk)]}
+    campaign = create(api, a, audience, target_segment_ids=[], target_criteria={}, **only_opted_out)
+
+    assert campaign["total_recipients"] == 0
+    body = assert_error(api(a.owner).post(url(campaign["id"], "start")), 400, "VALIDATION_ERROR")
+    assert body["message"] == "There is no one to send to."
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """The campaign events published (once committed), as {"type": [payload, ...]}; no other
+    subscriber receives them."""
+    received = defaultdict(list)
+    monkeypatch.setattr(events, "_subscribers", defaultdict(list))
+    events.subscribe("campaign.*", lambda event: received[event.type].append(event.payload))
+    return received
+
+
+def test_a_start_answers_before_its_messages_exist(api, a, audience, published):
+    fund(a.tenant, 10)
+    campaign = create(api, a, audience)
+
+    started = ok_data(api(a.owner).post(url(campaign["id"], "start")))  # no commit: no task
+
+    assert (started["status"], started["total_recipients"], started["progress_percentage"]) == (
+        "running",
+        2,
+        0,
+    )
+    assert (started["can_start"], started["can_pause"], started["can_edit"]) == (False, True, False)
+    assert started["estimated_cost"] == 50.0
+    assert balance_of(a.tenant) == 10  # reserved by the fan-out, exactly
+    with tenant_context(a.tenant):
+        assert not Message.objects.exists()
+
+
+def test_the_fan_out_makes_one_send_however_often_it_runs(api, a, audience, published):
     fund(a.tenant, 10)
     campaign = create(api, a, audience)
     ok_data(api(a.owner).post(url(campaign["id"], "start")))
+
+    with tenant_context(a.tenant):
+        first = campaign_fan_out(campaign_id=campaign["id"], tenant=a.tenant)
+        again = campaign_fan_out(campaign_id=campaign["id"], tenant=a.tenant)
+        assert (first.recipient_count, again) == (2, None)
+        assert SendRequest.objects.count() == 1
+        assert Message.objects.count() == 2
+        stored = Campaign.objects.get()
+    assert (stored.send_request_id, stored.credits_reserved) == (first.pk, 2)
+    assert CreditLedgerEntry.objects.filter(tenant=a.tenant, kind="reserve").count() == 1
+    assert balance_of(a.tenant) == 8
+
+
+def test_a_late_shortfall_fails_the_campaign_visibly(api, a, audience, on_commit, published):
+    fund(a.tenant, 2)
+    campaign = create(api, a, audience)  # 2 recipients, 2 credits estimated
+    make_contacts(a.tenant, 3, tags=["retail"])  # then the audience grew
+
+    with on_commit():
+        started = ok_data(api(a.owner).post(url(campaign["id"], "start")))
+
+    failed = ok_data(api(a.owner).get(url(campaign["id"])))
+    assert started["status"] == "running"
+    assert (failed["status"], failed["failure_reason"]) == (
+        "failed",
+        "This send needs 5 credits; the balance is 2.",
+    )
+    assert failed["completed_at"] and not failed["can_cancel"]
+    assert balance_of(a.tenant) == 2
+    with tenant_context(a.tenant):
+        assert not Message.objects.exists() and not SendRequest.objects.exists()
+    assert [payload["status"] for payload in published["campaign.started"]] == ["running"]
+    (event,) = published["campaign.failed"]
+    assert event == {
+        "campaign_id": campaign["id"],
+        "name": "November promo",
+        "status": "failed",
+        "total_recipients": 2,
+        "sent_count": 0,
+        "delivered_count": 0,
+        "failed_count": 0,
+        "started_at": event["started_at"],
+        "completed_at": event["completed_at"],
+        "failure_reason": "This send needs 5 credits; the balance is 2.",
+    }
+    assert event["started_at"].endswith("Z") and event["completed_at"].endswith("Z")
+
+
+def test_a_campaign_cancelled_before_its_fan_out_gets_no_send(api, a, audience, published):
+    fund(a.tenant, 10)
+    campaign = create(api, a, audience)
+    ok_data(api(a.owner).post(url(campaign["id"], "start")))
+    cancelled = ok_data(api(a.owner).post(url(campaign["id"], "cancel")))
+
+    with tenant_context(a.tenant):
+        assert campaign_fan_out(campaign_id=campaign["id"], tenant=a.tenant) is None
+        assert not Message.objects.exists()
+    assert cancelled["status"] == "cancelled"
+    assert balance_of(a.tenant) == 10
+
+
+def test_a_campaign_paused_before_its_fan_out_keeps_its_messages_waiting(
+    api, a, audience, on_commit
+):
+    fund(a.tenant, 10)
+    campaign = create(api, a, audience)
+    ok_data(api(a.owner).post(url(campaign["id"], "start")))
+    ok_data(api(a.owner).post(url(campaign["id"], "pause")))
+
+    with tenant_context(a.tenant), on_commit():
+        campaign_fan_out(campaign_id=campaign["id"], tenant=a.tenant)
+    with tenant_context(a.tenant):
+        assert set(Message.objects.values_list("status", flat=True)) == {"queued"}
+    with on_commit():
+        ok_data(api(a.owner).post(url(campaign["id"], "resume")))
+
+    with tenant_context(a.tenant):
+        assert set(Message.objects.values_list("status", flat=True)) == {"delivered"}
+
+
+def test_a_lost_fan_out_is_sent_again_by_beat(api, a, audience, on_commit):
+    fund(a.tenant, 10)
+    campaign = create(api, a, audience)
+    ok_data(api(a.owner).post(url(campaign["id"], "start")))  # its task never ran
+
+    with tenant_context(a.tenant):
+        Campaign.objects.update(started_at=timezone.now() - dt.timedelta(minutes=2))
+        with on_commit():
+            assert campaigns_advance(tenant=a.tenant)["running"] == 1
+        assert set(Message.objects.values_list("status", flat=True)) == {"delivered"}
+
+
+def test_the_can_fields_follow_the_transitions(api, a, audience):
+    campaign = create(api, a, audience)
+
+    with tenant_context(a.tenant):
+        stored = Campaign.objects.get(pk=campaign["id"])
+        for status in Campaign.Status.values:
+            stored.status = status
+            assert {action: stored.can(action) for action in ("edit", "pause", "cancel")} == {
+                action: status in Campaign.TRANSITIONS[action].sources
+                for action in ("edit", "pause", "cancel")
+            }
+    assert (campaign["can_edit"], campaign["can_start"], campaign["can_pause"]) == (
+        True,
+        True,
+        False,
+    )
+    assert campaign["can_cancel"]
+
+
+def test_a_copy_takes_the_fields_a_person_writes():
+    assert set(AUTHORED_FIELDS) == set(CampaignInputSerializer().fields)
+
+
+def queued_after_start(api, a, audience) -> dict:
+    """A started campaign whose messages were made and are still queued (its fan-out ran; the
+    outbox's on-commit release did not)."""
+    fund(a.tenant, 10)
+    campaign = create(api, a, audience)
+    ok_data(api(a.owner).post(url(campaign["id"], "start")))
+    with tenant_context(a.tenant):
+        campaign_fan_out(campaign_id=campaign["id"], tenant=a.tenant)
     return campaign
 
 
@@ -320,7 +495,7 @@ def test_pause_holds_the_rest_and_resume_sends_it(api, a, audience, on_commit):
     ok_data(api(a.owner).post(url(campaign["id"], "pause")))
     with tenant_context(a.tenant):
         ids = [str(pk) for pk in Message.objects.values_list("id", flat=True)]
-        assert pipeline.outbox_batch_send(message_ids=ids) == 0  # paused: nothing claimed
+        assert outbox.outbox_batch_send(message_ids=ids) == 0  # paused: nothing claimed
 
     with on_commit():
         resumed = ok_data(api(a.owner).post(url(campaign["id"], "resume")))
@@ -388,7 +563,7 @@ def test_a_scheduled_campaign_starts_when_due_or_can_be_cancelled(api, a, audien
     with tenant_context(a.tenant):
         Campaign.objects.filter(pk=due["id"]).update(scheduled_at=timezone.now())
         with on_commit():
-            assert campaigns_advance()["started"] == 1
+            assert campaigns_advance(tenant=a.tenant)["started"] == 1
 
     assert ok_data(api(a.owner).get(url(due["id"])))["status"] == "running"
     assert ok_data(api(a.owner).get(url(cancelled["id"])))["status"] == "cancelled"
@@ -434,7 +609,7 @@ def test_campaign_events_reach_subscribed_webhooks(api, a, audience, on_commit, 
         with on_commit():
             ok_data(api(a.owner).post(url(campaign["id"], "start")))
         with tenant_context(a.tenant), on_commit():
-            campaigns_advance()
+            campaigns_advance(tenant=a.tenant)
 
     events = [Webhook(endpoint["secret"]).verify(r.body, r.headers) for r in sink.requests]
     assert [e["type"] for e in events] == ["campaign.started", "campaign.completed"]
