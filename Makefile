@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint migrate services setup bench browser env bandit audit
+.PHONY: run test lint typecheck layers migrate services setup bench browser env bandit audit
 
 $(BIN)/python: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ lint: $(BIN)/python
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# mypy as configured in pyproject.toml: billing, sms and the outbox strict, the other apps checked.
+typecheck: $(BIN)/python
+	$(BIN)/mypy
+
+# The import-linter contracts in pyproject.toml: DESIGN section 1's layers, providers as leaves.
+layers: $(BIN)/python
+	$(BIN)/lint-imports --no-cache
+
 # bandit fails on a HIGH finding in the shipped code.
 bandit: $(BIN)/python
 	$(BIN)/bandit --configfile pyproject.toml --recursive . --severity-level high --quiet
@@ -57,7 +65,7 @@ browser:
 	test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
 
-test: lint bandit services browser
+test: lint typecheck layers bandit services browser
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest -n 2

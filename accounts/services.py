@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -209,8 +210,8 @@ def account_activate(*, code: str, email: str = "", phone_number: str = "") -> U
             .first()
         )
         error = _code_check(record, code)
-        if error is None:
-            _activation_complete(user, record)
+        if error is None:  # only a live record passes the check
+            _activation_complete(user, cast(VerificationCode, record))
     if error is not None:
         raise error
     return user
@@ -312,7 +313,7 @@ def user_authenticate(*, email: str, password: str) -> User:
 
 def refresh_token_blacklist(*, user: User, refresh: str) -> None:
     try:
-        token = RefreshToken(refresh)
+        token = RefreshToken(refresh)  # type: ignore[arg-type]  # simplejwt types it as Token
     except TokenError as exc:
         raise _validation_error("refresh", "Invalid or expired refresh token.") from exc
     if str(token.get("user_id")) != str(user.pk):
@@ -372,7 +373,7 @@ def password_reset_request(*, email: str) -> None:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = f"{uid}.{default_token_generator.make_token(user)}"
     link = f"{settings.FRONTEND_URL}/reset-password?token={token}"
-    email_send.delay_on_commit(
+    email_send.delay_on_commit(  # type: ignore[attr-defined]  # a DjangoTask at run time
         subject="Reset your Mifumo password",
         body=(
             f"Someone asked to reset the password of your Mifumo account.\n\n"
@@ -441,7 +442,8 @@ def password_reset_code_confirm(*, phone_number: str, code: str, new_password: s
             .first()
         )
         error = _code_check(record, code)
-        if error is None:
+        if error is None:  # only a live record passes the check
+            record = cast(VerificationCode, record)
             user = record.user
             _check_password_strength(new_password, user, "new_password")
             record.consumed_at = timezone.now()
@@ -462,7 +464,7 @@ def email_verification_link(token: str) -> str:
 def email_verification_send(*, user: User) -> None:
     token = signing.dumps({"uid": user.pk, "email": user.email}, salt=EMAIL_VERIFICATION_SALT)
     link = email_verification_link(token)
-    email_send.delay_on_commit(
+    email_send.delay_on_commit(  # type: ignore[attr-defined]  # a DjangoTask at run time
         subject="Confirm your email for Mifumo",
         body=(
             f"Welcome to Mifumo!\n\nConfirm your email address: {link}\n"

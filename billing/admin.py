@@ -1,8 +1,12 @@
 """Operators read balances and the ledger here; credits change only through credit_add."""
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib import admin, messages
+from django.http import HttpRequest
 
+from accounts.models import User
 from billing.models import CreditBalance, CreditLedgerEntry
 from billing.selectors import credit_balance_get
 from billing.services import credit_add
@@ -12,7 +16,7 @@ Kind = CreditLedgerEntry.Kind
 ADMIN_REFERENCE = "admin"
 
 
-class CreditBalanceForm(forms.ModelForm):
+class CreditBalanceForm(forms.ModelForm[CreditBalance]):
     add_credits = forms.IntegerField(
         required=False,
         help_text="Written to the ledger: a positive number is a purchase, a negative one an "
@@ -24,8 +28,8 @@ class CreditBalanceForm(forms.ModelForm):
         model = CreditBalance
         fields = ["tenant"]
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = cast(dict[str, Any], super().clean())  # a ModelForm returns cleaned_data
         tenant = cleaned.get("tenant") or getattr(self.instance, "tenant", None)
         credits = cleaned.get("add_credits")
         if credits == 0 or (credits is None and self.instance._state.adding):
@@ -40,7 +44,7 @@ class CreditBalanceForm(forms.ModelForm):
 
 
 @admin.register(CreditBalance)
-class CreditBalanceAdmin(admin.ModelAdmin):
+class CreditBalanceAdmin(admin.ModelAdmin[CreditBalance]):
     form = CreditBalanceForm
     list_display = ["tenant", "credits", "updated_at"]
     search_fields = ["tenant__name", "tenant__subdomain"]
@@ -48,18 +52,22 @@ class CreditBalanceAdmin(admin.ModelAdmin):
     autocomplete_fields = ["tenant"]
     ordering = ["tenant__name"]
 
-    def get_fields(self, request, obj=None):
+    def get_fields(self, request: HttpRequest, obj: CreditBalance | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ["tenant", "add_credits", "reason"]
-        return ["tenant", "credits", "updated_at", "add_credits", "reason"]
+            return ("tenant", "add_credits", "reason")
+        return ("tenant", "credits", "updated_at", "add_credits", "reason")
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: CreditBalance | None = None
+    ) -> list[str]:
         return [] if obj is None else ["tenant", "credits", "updated_at"]
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: CreditBalance | None = None) -> bool:
         return False  # the balance is the sum of the ledger; deleting it would break that
 
-    def save_model(self, request, obj, form, change):
+    def save_model(
+        self, request: HttpRequest, obj: CreditBalance, form: forms.Form, change: bool
+    ) -> None:
         # The form never writes the number: credit_add locks the row and writes the ledger.
         credits = form.cleaned_data.get("add_credits")
         if not credits:
@@ -71,7 +79,7 @@ class CreditBalanceAdmin(admin.ModelAdmin):
                 kind=Kind.PURCHASE if credits > 0 else Kind.ADJUSTMENT,
                 reason=form.cleaned_data.get("reason", "").strip(),
                 reference=ADMIN_REFERENCE,
-                created_by=request.user,
+                created_by=cast(User, request.user),  # the admin lets in signed-in staff only
             )
         except ApplicationError as exc:
             self.message_user(request, exc.message, messages.ERROR)
@@ -83,7 +91,7 @@ class CreditBalanceAdmin(admin.ModelAdmin):
 
 
 @admin.register(CreditLedgerEntry)
-class CreditLedgerEntryAdmin(admin.ModelAdmin):
+class CreditLedgerEntryAdmin(admin.ModelAdmin[CreditLedgerEntry]):
     list_display = [
         "created_at",
         "tenant",
@@ -99,11 +107,15 @@ class CreditLedgerEntryAdmin(admin.ModelAdmin):
     list_select_related = ["tenant", "created_by"]
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(
+        self, request: HttpRequest, obj: CreditLedgerEntry | None = None
+    ) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(
+        self, request: HttpRequest, obj: CreditLedgerEntry | None = None
+    ) -> bool:
         return False

@@ -26,7 +26,7 @@ class CreditBalance(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.tenant_id}: {self.credits} credits"
 
 
@@ -61,5 +61,5 @@ class CreditLedgerEntry(models.Model):
         indexes = [models.Index(fields=["tenant", "-created_at"], name="credit_entry_tenant")]
         verbose_name_plural = "credit ledger entries"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.kind} {self.credits:+d} ({self.tenant_id})"

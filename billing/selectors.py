@@ -1,5 +1,6 @@
 """Reads of the credit ledger."""
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -7,13 +8,14 @@ from django.conf import settings
 from billing.models import CreditBalance
 
 
-def credit_balance_get(*, tenant_id) -> CreditBalance:
+def credit_balance_get(*, tenant_id: uuid.UUID) -> CreditBalance:
     """The tenant's balance; a tenant that never bought credits has an unsaved zero balance."""
     return CreditBalance.objects.filter(tenant_id=tenant_id).first() or CreditBalance(
         tenant_id=tenant_id, credits=0
     )
 
 
-def credits_cost(credits) -> Decimal:
+def credits_cost(credits: int) -> Decimal:
     """What `credits` cost at SMS_CREDIT_PRICE (in SMS_CREDIT_CURRENCY), to the cent."""
-    return (settings.SMS_CREDIT_PRICE * Decimal(str(credits))).quantize(Decimal("0.01"))
+    price: Decimal = settings.SMS_CREDIT_PRICE
+    return (price * Decimal(str(credits))).quantize(Decimal("0.01"))

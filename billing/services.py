@@ -2,6 +2,7 @@
 so concurrent sends can never spend the same credit twice, and writes its ledger entry."""
 
 import uuid
+from typing import TYPE_CHECKING, cast
 
 from django.db import connection, transaction
 from rest_framework import status
@@ -9,10 +10,13 @@ from rest_framework import status
 from billing.models import CreditBalance, CreditLedgerEntry
 from mifumo.errors import ApplicationError, ErrorCode
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 Kind = CreditLedgerEntry.Kind
 
 
-def _locked_balance(tenant_id) -> CreditBalance:
+def _locked_balance(tenant_id: uuid.UUID) -> CreditBalance:
     balance = CreditBalance.objects.select_for_update().filter(tenant_id=tenant_id).first()
     if balance is None:  # the tenant's first ledger change; a concurrent one may create it too
         CreditBalance.objects.bulk_create(
@@ -23,8 +27,14 @@ def _locked_balance(tenant_id) -> CreditBalance:
 
 
 def _apply(
-    balance: CreditBalance, *, credits: int, kind: str, reference="", reason="", created_by=None
-):
+    balance: CreditBalance,
+    *,
+    credits: int,
+    kind: str,
+    reference: uuid.UUID | str = "",
+    reason: str = "",
+    created_by: "User | None" = None,
+) -> CreditLedgerEntry:
     balance.credits += credits
     balance.save(update_fields=["credits", "updated_at"])
     return CreditLedgerEntry.objects.create(
@@ -41,12 +51,12 @@ def _apply(
 @transaction.atomic
 def credit_add(
     *,
-    tenant_id,
+    tenant_id: uuid.UUID,
     credits: int,
     kind: str = Kind.PURCHASE,
     reason: str = "",
-    reference="",
-    created_by=None,
+    reference: uuid.UUID | str = "",
+    created_by: "User | None" = None,
 ) -> CreditLedgerEntry:
     """Add purchased credits, or adjust by a signed amount (never below zero)."""
     if kind not in (Kind.PURCHASE, Kind.ADJUSTMENT):
@@ -83,7 +93,7 @@ WITH balance AS (
 ), entry AS (
     INSERT INTO billing_creditledgerentry
         (id, tenant_id, kind, credits, balance_after, reference, reason, created_by_id, created_at)
-    SELECT %(id)s, %(tenant)s, 'reserve', -%(credits)s, spent.credits, %(reference)s, '',
+    SELECT %(id)s, %(tenant)s, %(kind)s, -%(credits)s, spent.credits, %(reference)s, '',
         %(created_by)s, now()
     FROM spent
 )
@@ -91,7 +101,13 @@ SELECT (SELECT credits FROM balance), (SELECT credits FROM spent)
 """
 
 
-def credit_reserve(*, tenant_id, credits: int, reference, created_by=None) -> int:
+def credit_reserve(
+    *,
+    tenant_id: uuid.UUID,
+    credits: int,
+    reference: uuid.UUID | str,
+    created_by: "User | None" = None,
+) -> int:
     """Spend `credits` for a send and return the balance left, or raise 402
     INSUFFICIENT_BALANCE and change nothing.
 
@@ -102,26 +118,41 @@ def credit_reserve(*, tenant_id, credits: int, reference, created_by=None) -> in
     params = {
         "id": uuid.uuid4(),
         "tenant": tenant_id,
+        "kind": Kind.RESERVE,
         "credits": credits,
         "reference": str(reference)[:100],
         "created_by": getattr(created_by, "pk", None),
     }
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(_RESERVE_SQL, params)
-        available, after = cursor.fetchone()
+        # One row always: its two subqueries read NULL when they find nothing.
+        available, after = cast(tuple[int | None, int | None], cursor.fetchone())
     if after is None:
-        raise ApplicationError(
-            f"This send needs {credits} credits; the balance is {available or 0}.",
-            code=ErrorCode.INSUFFICIENT_BALANCE,
-            status_code=status.HTTP_402_PAYMENT_REQUIRED,
-            details={"required_credits": credits, "available_credits": available or 0},
-        )
+        raise _insufficient(credits, available or 0)
     return after
+
+
+def _insufficient(credits: int, available: int) -> ApplicationError:
+    return ApplicationError(
+        f"This send needs {credits} credits; the balance is {available}.",
+        code=ErrorCode.INSUFFICIENT_BALANCE,
+        status_code=status.HTTP_402_PAYMENT_REQUIRED,
+        details={"required_credits": credits, "available_credits": available},
+    )
+
+
+def credit_balance_check(*, tenant_id: uuid.UUID, credits: int) -> None:
+    """Raise the 402 that credit_reserve would if the balance is below `credits` now. Nothing
+    is reserved: a send that reserves later may still find the balance short."""
+    balance = CreditBalance.objects.filter(tenant_id=tenant_id).values_list("credits", flat=True)
+    available = balance.first() or 0
+    if available < credits:
+        raise _insufficient(credits, available)
 
 
 @transaction.atomic
 def credit_refund(
-    *, tenant_id, credits: int, reference, reason: str = ""
+    *, tenant_id: uuid.UUID, credits: int, reference: uuid.UUID | str, reason: str = ""
 ) -> CreditLedgerEntry | None:
     """Give back credits reserved for messages that were never delivered to a provider."""
     if credits <= 0:

@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from http.client import HTTPException
+from typing import cast
 
 import requests
 from django.conf import settings
@@ -99,7 +100,7 @@ def _parse(url: str) -> tuple[str, str, int]:
     if scheme not in _DEFAULT_PORTS:
         raise TargetRefused("Only http:// and https:// URLs can be called.")
     try:
-        parsed = parse_url(requests.Request("POST", url).prepare().url)
+        parsed = parse_url(cast(str, requests.Request("POST", url).prepare().url))
     except (requests.RequestException, LocationParseError, ValueError) as exc:
         raise TargetRefused("Enter a valid http:// or https:// URL.") from exc
     host = (parsed.host or "").strip("[]")
@@ -213,7 +214,7 @@ def post_json(url: str, body: bytes, headers: dict[str, str]) -> OutboundRespons
             )
         )
         request.headers["Host"] = target.host_header
-        request.mifumo_target = target
+        request.mifumo_target = target  # type: ignore[attr-defined]  # read by _PinnedAdapter
         # Only the status matters; the body is not read, so a slow or huge one costs nothing.
         with session.send(
             request, timeout=timeout, allow_redirects=False, stream=True, verify=True

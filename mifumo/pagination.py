@@ -1,5 +1,8 @@
 """The one pagination class: `page` and `page_size` (default 20, max 100), inside the envelope."""
 
+from typing import Any
+
+from django.core.paginator import Page
 from rest_framework.pagination import PageNumberPagination
 
 from mifumo.responses import envelope
@@ -9,6 +12,7 @@ class EnvelopePagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+    page: Page[Any]  # set by paginate_queryset before any response is rendered
 
     def get_paginated_response(self, data, message: str = "OK"):
         return envelope(
@@ -25,5 +29,5 @@ class EnvelopePagination(PageNumberPagination):
 def paginated(request, queryset, serialize, *, view=None, message: str = "OK"):
     """One page of `queryset`, each item rendered by `serialize(items) -> list`, enveloped."""
     paginator = EnvelopePagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
+    page: list[Any] | None = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serialize(page), message=message)

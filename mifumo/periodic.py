@@ -15,6 +15,7 @@ sends a task to each, in its schema: one tenant's slow run never delays another'
         ...  # one tenant, read from the connection
 """
 
+import contextlib
 import functools
 import logging
 from collections.abc import Callable
@@ -49,10 +50,8 @@ def cron_task(*, time_limit: int = 300, **task_options: Any) -> Callable:
             try:
                 return func(*args, **kwargs)
             finally:
-                try:
+                with contextlib.suppress(LockError):  # it lapsed during a run over the limit
                     lock.release()
-                except LockError:  # it lapsed during a run longer than the limit
-                    pass
 
         return shared_task(time_limit=time_limit, soft_time_limit=soft_limit, **task_options)(
             run_locked

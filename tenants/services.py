@@ -221,7 +221,7 @@ def invitation_create(*, membership: Membership, email: str, role: str) -> Invit
         invited_by=membership.user,
         expires_at=timezone.now() + settings.INVITATION_TTL,
     )
-    email_send.delay_on_commit(
+    email_send.delay_on_commit(  # type: ignore[attr-defined]  # a DjangoTask at run time
         subject=f"You are invited to {tenant.name} on Mifumo",
         body=(
             f"{membership.user.full_name or membership.user.email} invited you to join "

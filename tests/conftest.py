@@ -2,12 +2,16 @@
 
 Tenant schemas are cloned from the template schema, so creating more in a test is cheap.
 Each test runs in a transaction that is rolled back, and starts with an empty Redis database.
+Tasks run eagerly, their arguments carried through JSON as a broker would carry them, and an
+event subscriber that fails fails the test.
 """
 
+import json
 import uuid
 from types import SimpleNamespace
 
 import pytest
+from celery.app.task import Task
 from django.apps import apps
 from django.db import connection
 from django_redis import get_redis_connection
@@ -16,6 +20,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
+from mifumo import events
 from tenants.models import Role, Tenant
 from tenants.services import tenant_template_sync
 from tests.factories import UserFactory, add_member, tenant_with_owner
@@ -54,6 +59,36 @@ def a(db):
 def b(db):
     """Tenant B, the foreign tenant whose data tenant A's users must never reach."""
     return _world("b")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def tasks_cross_as_json():
+    """Eager tasks receive their arguments through plain JSON, as from a broker. Celery's own
+    eager round trip uses kombu's JSON, which also carries UUIDs, datetimes and Decimals; task
+    arguments are ids and plain values (STYLE rule 4), so anything else fails where it is sent."""
+    send = Task.apply_async
+
+    def apply_async(task, args=None, kwargs=None, *rest, **options):
+        if task._get_app().conf.task_always_eager:
+            try:
+                args, kwargs = json.loads(json.dumps([args or (), kwargs or {}]))
+            except TypeError as exc:
+                message = f"{task.name} was sent an argument a broker cannot carry: {exc}"
+                raise TypeError(message) from exc
+        return send(task, args, kwargs, *rest, **options)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Task, "apply_async", apply_async)
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def subscribers_raise():
+    """A subscriber that fails fails the test: in production it is logged and the producer's
+    work stands (mifumo.events), which would hide it here."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(events, "_deliver", lambda subscriber, event: subscriber(event))
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,7 @@
-"""Celery tasks carry their schema; a tenant task refuses to run in the public schema."""
+"""Celery tasks carry their schema; a tenant task refuses to run in the public schema; eager
+tasks receive their arguments as a broker would deliver them (tests/conftest.py)."""
+
+import uuid
 
 import pytest
 from django.db import connection
@@ -7,7 +10,7 @@ from django_tenants.utils import get_public_schema_name
 from mifumo.celery import TenantOnlyTask
 from mifumo.celery import app as celery_app
 
-RUNS: list[str] = []
+RUNS: list[object] = []  # what the test tasks saw, in order
 
 
 @celery_app.task(base=TenantOnlyTask, name="tests.platform.schema_of_the_run")
@@ -25,6 +28,34 @@ def runs():
 @celery_app.task(name="tests.platform.schema_of_a_shared_run")
 def schema_of_a_shared_run():
     return connection.schema_name
+
+
+@celery_app.task(name="tests.platform.arguments_received")
+def arguments_received(*args, **kwargs):
+    RUNS.append((args, kwargs))
+
+
+def test_an_eager_task_gets_its_arguments_through_json(db, runs):
+    arguments_received.delay(("a", 1), when={"at": 2.5})
+
+    assert runs == [((["a", 1],), {"when": {"at": 2.5}})]
+
+
+@pytest.mark.parametrize("argument", [uuid.uuid4(), object()], ids=["uuid", "object"])
+def test_an_argument_a_broker_cannot_carry_fails_the_sender(db, runs, argument):
+    with pytest.raises(TypeError, match="arguments_received was sent an argument a broker"):
+        arguments_received.delay(argument)
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        arguments_received.apply_async(kwargs={"id": argument})
+
+    assert runs == []
+
+
+def test_a_model_instance_is_no_task_argument(a, runs, on_commit):
+    with pytest.raises(TypeError, match="Tenant is not JSON serializable"), on_commit():
+        arguments_received.delay_on_commit(tenant=a.tenant)
+
+    assert runs == []
 
 
 def test_a_tenant_task_refuses_the_public_schema(db, runs):

@@ -1,3 +1,6 @@
+from argparse import ArgumentParser
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 
 from billing.models import CreditLedgerEntry
@@ -15,12 +18,14 @@ class Command(BaseCommand):
         "adjustment (refused if the balance would go below zero). Prints the new balance."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--tenant", required=True, help="The tenant's subdomain")
         parser.add_argument("--credits", required=True, type=int, help="Credits to add, signed")
         parser.add_argument("--reason", default="", help="Recorded in the ledger entry")
 
-    def handle(self, *args, tenant, credits, reason="", **options):
+    def handle(
+        self, *args: Any, tenant: str, credits: int, reason: str = "", **options: Any
+    ) -> None:
         found = Tenant.objects.filter(subdomain=tenant.strip().lower()).first()
         if found is None:
             raise CommandError(f"No tenant has the subdomain '{tenant}'.")
