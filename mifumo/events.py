@@ -17,6 +17,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -57,6 +58,13 @@ def publish(event_type: str, payload: dict[str, Any]) -> None:
     event = Event(type=event_type, schema_name=connection.schema_name, payload=carried)
     for subscriber in subscribers:
         transaction.on_commit(lambda subscriber=subscriber: _deliver(subscriber, event))
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """A time as payloads carry it: ISO 8601 in UTC, ending in Z (None stays None)."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _deliver(subscriber: Subscriber, event: Event) -> None:

@@ -6,6 +6,7 @@ from messaging.selectors.audience import (
     contact_search,
     contacts_live,
     segment_get,
+    segment_members,
     template_get,
 )
 from messaging.selectors.campaign_audience import (
@@ -47,6 +48,7 @@ __all__ = [
     "contacts_live",
     "message_get",
     "segment_get",
+    "segment_members",
     "send_overall_status",
     "send_requests_between",
     "send_status_counts",

@@ -1,6 +1,6 @@
 """Reads of contacts, segments, templates and contact imports (the request's tenant schema)."""
 
-from django.db.models import Value
+from django.db.models import QuerySet, Value
 from django.db.models.functions import Upper
 
 from messaging.models import (
@@ -11,6 +11,7 @@ from messaging.models import (
     Segment,
     Template,
 )
+from messaging.segment_filters import segment_filter_q
 from mifumo.selectors import get_or_404
 
 
@@ -36,6 +37,11 @@ def contact_search(queryset, term: str):
 
 def segment_get(*, segment_id) -> Segment:
     return get_or_404(Segment.objects.all(), segment_id, "Segment")
+
+
+def segment_members(segment: Segment) -> QuerySet[Contact]:
+    """The live contacts a segment's filter selects."""
+    return contacts_live().filter(segment_filter_q(segment.filter_json))
 
 
 def template_get(*, template_id) -> Template:

@@ -10,7 +10,7 @@ messaging.services.campaign_progress.
 """
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +28,7 @@ from messaging.selectors.campaign_audience import (
     campaign_targets,
 )
 from mifumo.errors import ApplicationError, ErrorCode
-from mifumo.events import publish
+from mifumo.events import iso_utc, publish
 from sms.selectors import sender_id_check
 from tenants.models import Tenant
 
@@ -82,10 +82,6 @@ def campaign_transition(
     return campaign
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
-
-
 def campaign_event_publish(event_type: str, campaign: Campaign) -> None:
     """Publish `campaign.started`, `.completed` or `.failed` with the campaign as it is now."""
     publish(
@@ -98,8 +94,8 @@ def campaign_event_publish(event_type: str, campaign: Campaign) -> None:
             "sent_count": campaign.sent_count,
             "delivered_count": campaign.delivered_count,
             "failed_count": campaign.failed_count,
-            "started_at": _iso(campaign.started_at),
-            "completed_at": _iso(campaign.completed_at),
+            "started_at": iso_utc(campaign.started_at),
+            "completed_at": iso_utc(campaign.completed_at),
             "failure_reason": campaign.failure_reason or None,
         },
     )

@@ -5,12 +5,8 @@ from rest_framework import status
 
 from messaging.models import Segment
 from messaging.segment_filters import SegmentFilterError, segment_filter_q
-from messaging.selectors import contacts_live
+from messaging.selectors import segment_members
 from mifumo.errors import ApplicationError, ErrorCode
-
-
-def segment_members(segment: Segment):
-    return contacts_live().filter(segment_filter_q(segment.filter_json))
 
 
 def _checked_filter(filter_json) -> dict:

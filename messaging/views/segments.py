@@ -106,7 +106,7 @@ class SegmentContactsView(TenantScopedView):
         paginated=True,
     )
     def get(self, request, segment_id):
-        members = services.segment_members(selectors.segment_get(segment_id=segment_id))
+        members = selectors.segment_members(selectors.segment_get(segment_id=segment_id))
         return paginated(
             request, members, lambda page: s.ContactSerializer(page, many=True).data, view=self
         )

@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import json
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -30,6 +30,7 @@ from standardwebhooks.webhooks import Webhook
 
 from integration.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from mifumo.errors import ApplicationError, ErrorCode
+from mifumo.events import iso_utc
 from mifumo.outbound_http import OutboundResponse, post_json
 
 logger = logging.getLogger(__name__)
@@ -40,12 +41,6 @@ ERROR_MAX_LENGTH = 500
 # A delivery due this long without its countdown task having claimed it lost that task.
 LOST_TASK_GRACE_SECONDS = 120
 DUE_BATCH_SIZE = 1000  # deliveries the beat task starts per run
-
-
-def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def webhook_url_secret(*, tenant_id) -> str:
@@ -187,7 +182,7 @@ def _endpoint_record(endpoint_id, state: str, response: OutboundResponse, now: d
 
 def _endpoint_disable(endpoint_id, now: datetime) -> None:
     """410 Gone: the receiver says the endpoint is no more; stop sending to it."""
-    reason = f"The URL answered 410 Gone at {_iso(now)}."
+    reason = f"The URL answered 410 Gone at {iso_utc(now)}."
     WebhookEndpoint.objects.filter(pk=endpoint_id).update(
         is_active=False, disabled_reason=reason, updated_at=now
     )

@@ -16,10 +16,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from integration.models import WebhookDelivery, WebhookEndpoint
-from integration.services.webhooks.deliveries import _iso, webhook_deliveries_schedule
+from integration.services.webhooks.deliveries import webhook_deliveries_schedule
 from integration.services.webhooks.endpoints import CAMPAIGN_EVENT_TYPES, MESSAGE_EVENT_TYPES
 from mifumo import events
-from mifumo.events import Event
+from mifumo.events import Event, iso_utc
 
 # The message's time and the statuses each event reports; a message that moved on since
 # (sent, then delivered before the event went out) still reports the event's own status.
@@ -87,7 +87,7 @@ def _message_payload(event_type: str, event_id: str, message: dict, now: datetim
     return {
         "id": event_id,
         "type": event_type,
-        "created_at": _iso(now),
+        "created_at": iso_utc(now),
         "data": {
             "message_id": str(message["send_request_id"] or message["id"]),
             "recipient_message_id": str(message["id"]),
@@ -98,7 +98,7 @@ def _message_payload(event_type: str, event_id: str, message: dict, now: datetim
             "sender_id": message["sender"],
             "segments": message["segments"],
             "provider": message["provider"] or None,
-            "occurred_at": _iso(occurred_at),
+            "occurred_at": iso_utc(occurred_at),
         },
     }
 
@@ -142,21 +142,8 @@ def message_events_deliver(*, event_type: str, message_ids: list[str]) -> int:
         webhook_url = message["webhook_url"]
         if webhook_url and webhook_url not in endpoint_urls:
             targets.append((None, webhook_url))
-        deliveries.extend(
-            WebhookDelivery(
-                tenant_id=tenant_id,
-                endpoint_id=endpoint_id,
-                url=url,
-                event_id=event_id,
-                event_type=event_type,
-                payload=payload,
-                next_attempt_at=now,
-            )
-            for endpoint_id, url in targets
-        )
-    created = WebhookDelivery.objects.bulk_create(deliveries, batch_size=1000)
-    webhook_deliveries_schedule([delivery.pk for delivery in created])
-    return len(created)
+        deliveries.extend(_deliveries(tenant_id, targets, event_type, payload, now))
+    return _created_and_scheduled(deliveries)
 
 
 def campaign_event_deliver(*, event_type: str, campaign: dict) -> int:
@@ -165,18 +152,28 @@ def campaign_event_deliver(*, event_type: str, campaign: dict) -> int:
     tenant_id = connection.tenant.pk
     now = timezone.now()
     event_id = new_event_id()
-    payload = {"id": event_id, "type": event_type, "created_at": _iso(now), "data": campaign}
-    created = WebhookDelivery.objects.bulk_create(
+    payload = {"id": event_id, "type": event_type, "created_at": iso_utc(now), "data": campaign}
+    targets = _subscribed(tenant_id, event_type)
+    return _created_and_scheduled(_deliveries(tenant_id, targets, event_type, payload, now))
+
+
+def _deliveries(tenant_id, targets, event_type: str, payload: dict, now: datetime) -> list:
+    """One pending delivery of the event (its payload) to each (endpoint id, url) target."""
+    return [
         WebhookDelivery(
             tenant_id=tenant_id,
             endpoint_id=endpoint_id,
             url=url,
-            event_id=event_id,
+            event_id=payload["id"],
             event_type=event_type,
             payload=payload,
             next_attempt_at=now,
         )
-        for endpoint_id, url in _subscribed(tenant_id, event_type)
-    )
+        for endpoint_id, url in targets
+    ]
+
+
+def _created_and_scheduled(deliveries: list) -> int:
+    created = WebhookDelivery.objects.bulk_create(deliveries, batch_size=1000)
     webhook_deliveries_schedule([delivery.pk for delivery in created])
     return len(created)
