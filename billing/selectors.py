@@ -15,7 +15,7 @@ def credit_balance_get(*, tenant_id: uuid.UUID) -> CreditBalance:
     )
 
 
-def credits_cost(credits: int) -> Decimal:
+def credits_cost(credits: float) -> Decimal:
     """What `credits` cost at SMS_CREDIT_PRICE (in SMS_CREDIT_CURRENCY), to the cent."""
     price: Decimal = settings.SMS_CREDIT_PRICE
     return (price * Decimal(str(credits))).quantize(Decimal("0.01"))

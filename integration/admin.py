@@ -122,7 +122,7 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
 class WebhookAttemptInline(admin.TabularInline):
     model = WebhookAttempt
     extra = 0
-    fields = ["attempted_at", "status_code", "duration_ms", "error"]
+    fields = ("attempted_at", "status_code", "duration_ms", "error")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):

@@ -7,7 +7,6 @@ out, delete it, recount a segment, pause, resume or cancel a campaign).
 """
 
 from django.contrib import admin
-from django.db import connection
 
 from messaging.models import (
     Campaign,
@@ -22,6 +21,7 @@ from messaging.models import (
 from messaging.services import campaigns as campaign_services
 from messaging.services import contacts as contact_services
 from messaging.services import segments as segment_services
+from mifumo.tenancy import current_tenant
 from sms.admin import ProviderFilter
 from tenants.admin_scope import TenantScopedAdmin, service_each
 
@@ -173,7 +173,7 @@ class MessageAdmin(TenantScopedAdmin):
 class CampaignRunInline(admin.TabularInline):
     model = CampaignRun
     extra = 0
-    fields = ["scheduled_for", "started_at", "status", "recipients", "credits", "failure_reason"]
+    fields = ("scheduled_for", "started_at", "status", "recipients", "credits", "failure_reason")
     readonly_fields = fields
     show_change_link = True
 
@@ -239,7 +239,7 @@ class CampaignAdmin(TenantScopedAdmin):
             request,
             queryset,
             # The view runs in the picked tenant's schema; its tenant is the connection's.
-            lambda c: campaign_services.campaign_cancel(campaign=c, tenant=connection.tenant),
+            lambda c: campaign_services.campaign_cancel(campaign=c, tenant=current_tenant()),
             "Cancelled",
         )
 

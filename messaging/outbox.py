@@ -47,6 +47,7 @@ from django.utils import timezone
 from billing.services import credit_refund
 from messaging.models import Campaign, Message, SendRequest
 from mifumo import events
+from mifumo.tenancy import current_schema_name, current_tenant
 from sms.leases import claim_lease, claims_alive
 from sms.providers import get_provider
 from sms.providers.base import OutboundSms, SendContext, SendResult, SmsProvider
@@ -79,19 +80,14 @@ def provider_for(tenant: Tenant) -> SmsProvider:
 
 def _tenant() -> Tenant:
     """The tenant whose schema this runs in (the outbox's tasks carry it)."""
-    tenant: Tenant = connection.tenant  # type: ignore[attr-defined]
+    tenant: Tenant = current_tenant()
     return tenant
-
-
-def _schema_name() -> str:
-    schema_name: str = connection.schema_name  # type: ignore[attr-defined]
-    return schema_name
 
 
 def _this_schema() -> dict[str, str]:
     """Task headers that send a task to the current tenant's schema. They are read when the
     task is scheduled: its on_commit may run after the caller has left the schema."""
-    return {"_schema_name": _schema_name()}
+    return {"_schema_name": current_schema_name()}
 
 
 def outbox_enqueue(message_ids: Iterable[str | UUID], *, countdown: float | None = None) -> None:
@@ -309,7 +305,7 @@ def _record(provider: SmsProvider, chunk: list[Claimed], results: list[SendResul
             callback_routes_record(
                 provider=provider.name,
                 provider_message_ids=[r.provider_message_id for r in accepted],
-                schema_name=_schema_name(),
+                schema_name=current_schema_name(),
             )
     retry_by_delay: dict[float, list[str]] = defaultdict(list)
     retry_errors: dict[str, tuple[str, str]] = {}
@@ -381,7 +377,7 @@ def _hand_over(provider: SmsProvider, chunk: list[Claimed], claim_id: str) -> No
         )
         for m in chunk
     ]
-    context = SendContext(schema_name=_schema_name())
+    context = SendContext(schema_name=current_schema_name())
     _record(provider, chunk, provider.send_batch(outbound, context))
 
 
@@ -390,7 +386,7 @@ def outbox_batch_send(*, message_ids: list[str]) -> int:
 
     Runs only while the tenant holds a send slot; otherwise the batch is queued again shortly.
     """
-    with tenant_send_slot(_schema_name()) as granted:
+    with tenant_send_slot(current_schema_name()) as granted:
         if not granted:
             outbox_enqueue(message_ids, countdown=settings.SMS_SLOT_RETRY_SECONDS)
             return 0

@@ -4,7 +4,6 @@ import logging
 from typing import Any
 
 from celery import shared_task
-from django.db import connection
 
 from messaging import outbox
 from messaging.services import campaign_progress, campaign_sends, imports
@@ -12,6 +11,7 @@ from messaging.services.messages import contacts_mark_contacted
 from messaging.status_reports import message_status_reports_apply
 from mifumo.celery import TenantOnlyTask
 from mifumo.periodic import cron_task, for_each_tenant
+from mifumo.tenancy import current_schema_name, current_tenant
 from sms.providers.base import StatusReport
 
 logger = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 @shared_task(base=TenantOnlyTask)
 def contact_import_run(*, import_id: str) -> None:
-    imports.contact_import_run(import_id=import_id, region=connection.tenant.country)
+    imports.contact_import_run(import_id=import_id, region=current_tenant().country)
 
 
 # --- The outbox (queue `sends`)
@@ -51,7 +51,7 @@ def outbox_sweep_all() -> int:
 def outbox_sweep(*, send_queue_empty: bool = True) -> dict[str, int]:
     counts = outbox.outbox_sweep(send_queue_empty=send_queue_empty)
     if any(counts.values()):
-        logger.info("Outbox sweep of %s: %s", connection.schema_name, counts)
+        logger.info("Outbox sweep of %s: %s", current_schema_name(), counts)
     return counts
 
 
@@ -68,7 +68,7 @@ def status_reports_apply(*, reports: list[dict[str, Any]]) -> None:
 @shared_task(base=TenantOnlyTask)
 def campaign_fan_out(*, campaign_id: str, started_by_id: int | None = None) -> None:
     campaign_sends.campaign_fan_out(
-        campaign_id=campaign_id, tenant=connection.tenant, started_by_id=started_by_id
+        campaign_id=campaign_id, tenant=current_tenant(), started_by_id=started_by_id
     )
 
 
@@ -82,4 +82,4 @@ def campaigns_advance_all() -> int:
 def campaigns_advance() -> dict[str, int]:
     """Due starts and recurring runs, lost fan-outs and counters (a recurring run's fan-out
     is made here: up to a million messages in under a minute)."""
-    return campaign_progress.campaigns_advance(tenant=connection.tenant)
+    return campaign_progress.campaigns_advance(tenant=current_tenant())

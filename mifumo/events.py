@@ -12,6 +12,7 @@ Every event carries the schema it was published in, so a subscriber that hands t
 task can send the task to that tenant.
 """
 
+import functools
 import json
 import logging
 from collections import defaultdict
@@ -20,7 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
+
+from mifumo.tenancy import current_schema_name
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +58,9 @@ def publish(event_type: str, payload: dict[str, Any]) -> None:
     subscribers = subscribers_of(event_type)
     if not subscribers:
         return
-    event = Event(type=event_type, schema_name=connection.schema_name, payload=carried)
+    event = Event(type=event_type, schema_name=current_schema_name(), payload=carried)
     for subscriber in subscribers:
-        transaction.on_commit(lambda subscriber=subscriber: _deliver(subscriber, event))
+        transaction.on_commit(functools.partial(_deliver, subscriber, event))
 
 
 def iso_utc(moment: datetime | None) -> str | None:

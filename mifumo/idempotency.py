@@ -9,6 +9,8 @@ running is 409 IDEMPOTENCY_KEY_IN_USE. Failures are not kept, so a fixed request
 import functools
 import hashlib
 import json
+from collections.abc import Callable
+from typing import TypeVar, cast
 
 from django.conf import settings
 from django_redis import get_redis_connection
@@ -21,6 +23,8 @@ from mifumo.principals import principal_of, shared_key
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+
+Handler = TypeVar("Handler", bound=Callable[..., Response])
 
 
 def _canonical(data):
@@ -48,7 +52,7 @@ def _store_key(request, key: str, scope: str = "platform") -> str:
     return shared_key("idempotency", scope, principal_of(request), digest)
 
 
-def idempotent(handler):
+def idempotent(handler: Handler) -> Handler:
     """Decorate a DRF view's creating method (after authentication has run)."""
 
     @functools.wraps(handler)
@@ -88,7 +92,7 @@ def idempotent(handler):
             redis.delete(store_key)
         return response
 
-    return wrapper
+    return cast(Handler, wrapper)  # functools.wraps: the same signature as `handler`
 
 
 def _replay(stored: bytes | None, fingerprint: str) -> Response:

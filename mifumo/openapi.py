@@ -1,10 +1,15 @@
 """Documents routes for drf-yasg with their real bodies: the envelope around each payload."""
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from django.core.exceptions import FieldDoesNotExist
 from drf_yasg import openapi
 from drf_yasg.inspectors import FieldInspector
 from drf_yasg.utils import swagger_auto_schema
 from rest_framework import serializers
+
+ViewMethod = TypeVar("ViewMethod", bound=Callable[..., Any])
 
 
 class FieldErrorsField(serializers.DictField):
@@ -68,7 +73,7 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
 _envelopes: dict[tuple, type[serializers.Serializer]] = {}
 
 
-def _page_of(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
+def _page_of(item: type[serializers.BaseSerializer]) -> type[serializers.Serializer]:
     name = item.__name__.removesuffix("Serializer") + "PageSerializer"
     return type(
         name,
@@ -82,7 +87,9 @@ def _page_of(item: type[serializers.Serializer]) -> type[serializers.Serializer]
     )
 
 
-def enveloped(payload: type[serializers.Serializer] | None, *, paginated: bool = False):
+def enveloped(
+    payload: type[serializers.BaseSerializer] | None, *, paginated: bool = False
+) -> type[serializers.Serializer]:
     """A serializer class describing {success, message, data: payload, error_code, details}."""
     key = (payload, paginated)
     if key not in _envelopes:
@@ -131,7 +138,7 @@ def api_doc(
     public=False,
     paginated=False,
     **kwargs,
-):
+) -> Callable[[ViewMethod], ViewMethod]:
     """swagger_auto_schema with the error statuses a route can answer, all as the envelope:
     `errors`, plus the 400 (and, with a body, the 413) of the input limits every route has.
 

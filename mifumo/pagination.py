@@ -1,9 +1,14 @@
 """The one pagination class: `page` and `page_size` (default 20, max 100), inside the envelope."""
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.core.paginator import Page
+from django.db.models import QuerySet
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from mifumo.responses import envelope
 
@@ -14,7 +19,7 @@ class EnvelopePagination(PageNumberPagination):
     max_page_size = 100
     page: Page[Any]  # set by paginate_queryset before any response is rendered
 
-    def get_paginated_response(self, data, message: str = "OK"):
+    def get_paginated_response(self, data: Any, message: str = "OK") -> Response:
         return envelope(
             {
                 "results": data,
@@ -26,7 +31,14 @@ class EnvelopePagination(PageNumberPagination):
         )
 
 
-def paginated(request, queryset, serialize, *, view=None, message: str = "OK"):
+def paginated(
+    request: Request,
+    queryset: QuerySet[Any] | Sequence[Any],
+    serialize: Callable[[list[Any] | None], Any],
+    *,
+    view: APIView | None = None,
+    message: str = "OK",
+) -> Response:
     """One page of `queryset`, each item rendered by `serialize(items) -> list`, enveloped."""
     paginator = EnvelopePagination()
     page: list[Any] | None = paginator.paginate_queryset(queryset, request, view=view)

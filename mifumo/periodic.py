@@ -23,12 +23,12 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.db import connection
 from django_redis import get_redis_connection
 from django_tenants.utils import get_public_schema_name, get_tenant_model
 from redis.exceptions import LockError
 
 from mifumo.principals import shared_key
+from mifumo.tenancy import current_schema_name
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def cron_task(*, time_limit: int = 300, **task_options: Any) -> Callable:
         @functools.wraps(func)
         def run_locked(*args: Any, **kwargs: Any) -> Any:
             name = f"{func.__module__}.{func.__name__}"
-            key = shared_key("periodic", name, connection.schema_name)
+            key = shared_key("periodic", name, current_schema_name())
             lock = get_redis_connection("default").lock(key, timeout=time_limit + 5)
             if not lock.acquire(blocking=False):
                 logger.info("%s in %s: the previous run is still going", name, key)

@@ -1,9 +1,13 @@
 """The success envelope every non-auth endpoint answers with (DESIGN section 3)."""
 
+from typing import Any
+
 from rest_framework import status as http_status
 from rest_framework.response import Response
 
 
-def envelope(data=None, message: str = "OK", status: int = http_status.HTTP_200_OK, **kwargs):
+def envelope(
+    data: Any = None, message: str = "OK", status: int = http_status.HTTP_200_OK, **kwargs: Any
+) -> Response:
     body = {"success": True, "message": message, "data": data, "error_code": None, "details": None}
     return Response(body, status=status, **kwargs)

@@ -28,7 +28,9 @@ class PublicSchemaMiddleware:
         from django.db import connection
         from django_tenants.utils import get_public_schema_name
 
-        if connection.schema_name != get_public_schema_name():
+        from mifumo.tenancy import current_schema_name
+
+        if current_schema_name() != get_public_schema_name():
             connection.set_schema_to_public()
         return self.get_response(request)
 

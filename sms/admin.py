@@ -2,8 +2,14 @@
 They read the callback routes the outbox records (read-only). ProviderFilter is the provider
 filter of the other apps' admins (messages, status reports)."""
 
-from django.contrib import admin, messages
+from collections.abc import Callable
+from typing import Any, cast
 
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from accounts.models import User
 from mifumo.errors import ApplicationError
 from sms import services
 from sms.models import CallbackRoute, SenderId
@@ -15,11 +21,14 @@ class ChoicesFilter(admin.SimpleListFilter):
     """A filter over a plain text column with known values: no DISTINCT over a large table."""
 
     choices_of: list[tuple[str, str]] = []
+    parameter_name: str  # every subclass names its column
 
-    def lookups(self, request, model_admin):
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str]]:
         return self.choices_of
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
         return queryset.filter(**{self.parameter_name: value}) if value else queryset
 
@@ -32,8 +41,12 @@ class ProviderFilter(ChoicesFilter):
     choices_of = [(name, name) for name in sorted(PROVIDERS)]
 
 
+def _reviewer(request: HttpRequest) -> User:
+    return cast(User, request.user)  # the admin lets in signed-in staff only
+
+
 @admin.register(SenderId)
-class SenderIdAdmin(admin.ModelAdmin):
+class SenderIdAdmin(admin.ModelAdmin[SenderId]):
     list_display = ["name", "tenant", "status", "created_by", "reviewed_by", "created_at"]
     list_filter = ["status"]
     search_fields = ["name", "tenant__name", "tenant__subdomain"]
@@ -54,11 +67,18 @@ class SenderIdAdmin(admin.ModelAdmin):
     ]
     actions = ["approve_selected", "reject_selected", "revoke_selected"]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tenants request sender IDs through the API; statuses change by actions
 
-    def _review(self, request, queryset, review, done: str):
-        changed, refused = [], []
+    def _review(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[SenderId],
+        review: Callable[[SenderId], SenderId],
+        done: str,
+    ) -> None:
+        changed: list[str] = []
+        refused: list[str] = []
         for sender_id in queryset.select_related("tenant"):
             try:
                 review(sender_id)
@@ -72,32 +92,35 @@ class SenderIdAdmin(admin.ModelAdmin):
             self.message_user(request, message, messages.WARNING)
 
     @admin.action(description="Approve selected sender IDs", permissions=["change"])
-    def approve_selected(self, request, queryset):
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet[SenderId]) -> None:
+        reviewer = _reviewer(request)
         self._review(
             request,
             queryset,
-            lambda s: services.sender_id_approve(sender_id=s, reviewed_by=request.user),
+            lambda s: services.sender_id_approve(sender_id=s, reviewed_by=reviewer),
             "Approved",
         )
 
     @admin.action(description="Reject selected sender IDs", permissions=["change"])
-    def reject_selected(self, request, queryset):
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet[SenderId]) -> None:
+        reviewer = _reviewer(request)
         self._review(
             request,
             queryset,
             lambda s: services.sender_id_reject(
-                sender_id=s, reason=services.OPERATOR_REJECTION_REASON, reviewed_by=request.user
+                sender_id=s, reason=services.OPERATOR_REJECTION_REASON, reviewed_by=reviewer
             ),
             "Rejected",
         )
 
     @admin.action(description="Revoke selected approved sender IDs", permissions=["change"])
-    def revoke_selected(self, request, queryset):
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[SenderId]) -> None:
+        reviewer = _reviewer(request)
         self._review(
             request,
             queryset,
             lambda s: services.sender_id_revoke(
-                sender_id=s, reason=services.OPERATOR_REVOCATION_REASON, reviewed_by=request.user
+                sender_id=s, reason=services.OPERATOR_REVOCATION_REASON, reviewed_by=reviewer
             ),
             "Revoked",
         )

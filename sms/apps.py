@@ -1,3 +1,6 @@
+from collections.abc import Sequence
+from typing import Any
+
 from django.apps import AppConfig
 from django.core import checks
 
@@ -5,11 +8,13 @@ from django.core import checks
 class SmsConfig(AppConfig):
     name = "sms"
 
-    def ready(self):
+    def ready(self) -> None:
         checks.register(sms_provider_check)
 
 
-def sms_provider_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+def sms_provider_check(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     """SMS_PROVIDER names a provider of the registry (`manage.py check`, run by `make test`)."""
     from django.conf import settings
 

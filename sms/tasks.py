@@ -4,8 +4,8 @@ codes, which belong to no tenant and have no Message row."""
 import logging
 
 from celery import shared_task
-from django.db import connection
 
+from mifumo.tenancy import current_schema_name
 from sms.providers import get_provider
 from sms.providers.base import OutboundSms, SendContext
 
@@ -25,8 +25,7 @@ class TransientSendError(Exception):
 def platform_sms_deliver(*, reference: str, to: str, text: str, sender: str) -> None:
     message = OutboundSms(reference=reference, to=to, text=text, sender=sender)
     # No message row to report on: a provider's scheduled reports are dropped.
-    schema_name: str = connection.schema_name  # type: ignore[attr-defined]
-    (result,) = get_provider().send_batch([message], SendContext(schema_name))
+    (result,) = get_provider().send_batch([message], SendContext(current_schema_name()))
     if result.accepted:
         return
     if result.transient:

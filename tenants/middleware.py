@@ -12,10 +12,12 @@ stand-in for it (schema_name "public") and `request.membership` is None.
 
 import functools
 import uuid
+from typing import Any
 from urllib.parse import urlparse
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Field, Model
 from django.http import JsonResponse
 from django.utils.functional import cached_property
 from django.utils.module_loading import import_string
@@ -26,6 +28,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
 from mifumo.errors import ErrorCode, error_body
+from mifumo.tenancy import current_tenant
 from tenants.models import Domain, Membership, Tenant
 
 TENANT_HEADER = "HTTP_X_TENANT_ID"
@@ -69,10 +72,10 @@ def _jwt_user(request):
 
 
 @functools.cache
-def _preferred_membership_sql() -> tuple[str, list[tuple[type, list]]]:
+def _preferred_membership_sql() -> tuple[str, list[tuple[type[Model], list[Field[Any, Any]]]]]:
     """Every request of a signed-in user runs this lookup, so it is SQL written once rather
     than a queryset compiled each time (most of its cost was the compiling)."""
-    models = [(Membership, "m"), (User, "u"), (Tenant, "t")]
+    models: list[tuple[type[Model], str]] = [(Membership, "m"), (User, "u"), (Tenant, "t")]
     layout = [(model, list(model._meta.concrete_fields)) for model, _ in models]
     columns = ", ".join(
         f'{alias}."{field.column}"'
@@ -190,7 +193,7 @@ class TenantSelectionMiddleware(TenantMainMiddleware):
 
     def process_request(self, request):
         connection.set_schema_to_public()
-        request.tenant = connection.tenant
+        request.tenant = current_tenant()
         request.membership = None
         request.preferred_membership = None
         request.jwt_user = _jwt_user(request)

@@ -10,6 +10,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -46,7 +47,7 @@ def status_events_store(
     applied soon. Callbacks arrive by the thousand a second: this is one INSERT."""
     if not reports:
         return
-    columns = [
+    columns: list[list[Any]] = [  # one array per unnest() column: text, then timestamptz
         [r.event_id[:200] for r in reports],
         [r.status for r in reports],
         [r.reference[:64] for r in reports],

@@ -239,13 +239,14 @@ class ImportResultSerializer(serializers.Serializer):
     updated_count = serializers.IntegerField()
     skipped_count = serializers.IntegerField()
     total_processed = serializers.IntegerField()
-    errors = ImportRowErrorSerializer(many=True)
+    # `errors` is also the name of a Serializer property; the metaclass keeps fields apart.
+    errors = ImportRowErrorSerializer(many=True)  # type: ignore[assignment]
 
 
 class ContactImportSerializer(serializers.ModelSerializer):
     progress_percentage = serializers.IntegerField(read_only=True)
     counts = serializers.SerializerMethodField()
-    errors = ImportRowErrorSerializer(many=True)
+    errors = ImportRowErrorSerializer(many=True)  # type: ignore[assignment]  # as above
 
     class Meta:
         model = ContactImport

@@ -5,10 +5,11 @@ providers send back are applied by messaging.status_reports."""
 import io
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
+from typing import cast
 
 from django.db import connection, transaction
 from django.db.models import F, TextField
@@ -108,6 +109,7 @@ def send_to_contacts(
     # The id as text: the COPY wants it so, and converting 100,000s of UUIDs is not free.
     contacts = contacts.order_by().annotate(id_text=Cast("id", TextField()))
     rows = contacts.values_list("id_text", *fields[1:]).iterator(chunk_size=_CHUNK_SIZE)
+    recipients: Iterator[Recipient]
     if not personalised:
         recipients = ((contact_id, phone, None) for contact_id, phone in rows)
     else:
@@ -150,7 +152,8 @@ def _message_lines(send: SendRequest, messages, written: _Written, *, status, no
     tail = f',"","","","",0,{_csv_time(send.scheduled_at)},{queued_at},{now.isoformat()},'
     tail += f"{now.isoformat()}\n"
     for pk, (contact_id, phone, values) in messages:
-        text, info = content, plain
+        # `plain` is None only for personalised content, whose messages all carry values.
+        text, info = content, cast(SegmentInfo, plain)
         if values is not None:
             text = template_render(content, values)[0]
             info = segment_info(text)
@@ -171,7 +174,8 @@ class _Lines(io.TextIOBase):
     def __init__(self, lines):
         self._lines, self._rest = iter(lines), ""
 
-    def read(self, size: int = -1) -> str:
+    def read(self, size: int | None = -1) -> str:
+        size = -1 if size is None else size  # None reads to the end, as for any text file
         parts, length = [self._rest], len(self._rest)
         while size < 0 or length < size:
             line = next(self._lines, None)
@@ -247,8 +251,9 @@ def send_create(
         )
         if not written.count:
             raise ApplicationError("There is no one to send to.", code=ErrorCode.VALIDATION_ERROR)
+        longest = cast(SegmentInfo, written.longest)  # set by the first message written
         send.recipient_count, send.credits = written.count, written.credits
-        send.encoding, send.segments = written.longest.encoding, written.longest.segments
+        send.encoding, send.segments = longest.encoding, longest.segments
         send.save(force_insert=True)
         if template is not None:
             Template.objects.filter(pk=template.pk).update(usage_count=F("usage_count") + 1)

@@ -1,24 +1,32 @@
 """Sender IDs: the tenant's requests for alphanumeric sender names, and the platform default."""
 
+import uuid
+from typing import TYPE_CHECKING, Any, cast
+
 from django.conf import settings
 from drf_yasg import openapi
 from drf_yasg.utils import swagger_serializer_method
 from rest_framework import serializers, status
+from rest_framework.response import Response
 
 from mifumo.idempotency import idempotent
 from mifumo.openapi import api_doc, enveloped
 from mifumo.pagination import paginated
 from mifumo.permissions import require_manager
 from mifumo.responses import envelope
+from mifumo.tenancy import TenantRequest
 from mifumo.validation import validated, validated_query
 from mifumo.views import TenantScopedView
 from sms import selectors, services
 from sms.models import SenderId
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 TAGS = ["sender-ids"]
 
 
-class SenderIdSerializer(serializers.ModelSerializer):
+class SenderIdSerializer(serializers.ModelSerializer[SenderId]):
     sender_id = serializers.CharField(source="name", read_only=True)
     is_default = serializers.SerializerMethodField()
 
@@ -39,7 +47,7 @@ class SenderIdSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_is_default(self, sender_id) -> bool:
+    def get_is_default(self, sender_id: SenderId) -> bool:
         return False
 
 
@@ -52,7 +60,7 @@ class PlatformSenderIdSerializer(SenderIdSerializer):
     updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
-class SenderIdPageSerializer(serializers.Serializer):
+class SenderIdPageSerializer(serializers.Serializer[Any]):
     default = PlatformSenderIdSerializer(
         help_text="The shared platform sender ID: always approved, usable by every tenant, "
         "with no id and no dates."
@@ -63,7 +71,7 @@ class SenderIdPageSerializer(serializers.Serializer):
     previous = serializers.URLField(allow_null=True)
 
 
-class SenderIdInputSerializer(serializers.Serializer):
+class SenderIdInputSerializer(serializers.Serializer[Any]):
     """The name may be sent as `sender_id` or `name`; the rules are checked by the service."""
 
     sender_id = serializers.CharField(
@@ -77,12 +85,12 @@ class SenderIdInputSerializer(serializers.Serializer):
     purpose = serializers.CharField(required=False, allow_blank=True, max_length=1000)
     sample_message = serializers.CharField(required=False, allow_blank=True, max_length=1000)
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs["name"] = attrs.pop("sender_id", "") or attrs.get("name", "")
         return attrs
 
 
-class SenderIdFilterSerializer(serializers.Serializer):
+class SenderIdFilterSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(SenderId.Status.choices, required=False)
 
 
@@ -95,7 +103,7 @@ STATUS_PARAMETER = openapi.Parameter(
 )
 
 
-def platform_sender_id() -> dict:
+def platform_sender_id() -> dict[str, Any]:
     """The platform sender in the shape of a listed sender ID."""
     name = settings.PLATFORM_SMS_SENDER
     return {
@@ -125,7 +133,7 @@ class SenderIdListView(TenantScopedView):
         paginated=True,
         manual_parameters=[STATUS_PARAMETER],
     )
-    def get(self, request):
+    def get(self, request: TenantRequest) -> Response:
         filters = SenderIdFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         sender_ids = selectors.sender_ids_of(
@@ -152,12 +160,12 @@ class SenderIdListView(TenantScopedView):
         tags=TAGS,
     )
     @idempotent
-    def post(self, request):
+    def post(self, request: TenantRequest) -> Response:
         require_manager(request, "request sender IDs")
         sender_id = services.sender_id_request(
             tenant=request.tenant,
             **validated(SenderIdInputSerializer, request),
-            created_by=request.user,
+            created_by=cast("User", request.user),  # IsTenantMember: a signed-in member
         )
         return envelope(
             SenderIdSerializer(sender_id).data,
@@ -170,7 +178,7 @@ class SenderIdListView(TenantScopedView):
 # among them with a stable id, and a request or a status is one item.
 
 
-class SenderNameSerializer(serializers.Serializer):
+class SenderNameSerializer(serializers.Serializer[SenderId]):
     id = serializers.UUIDField()
     sender_id = serializers.CharField(source="name")
     status = serializers.ChoiceField(SenderId.Status.choices)
@@ -183,11 +191,14 @@ class SenderNameSerializer(serializers.Serializer):
         help_text="When an operator approved it, while it is approved"
     )
 
-    def get_is_default(self, sender_id) -> bool:
+    def get_is_default(self, sender_id: SenderId) -> bool:
         return selectors.sender_id_is_platform(sender_id)
 
-    @swagger_serializer_method(serializer_or_field=serializers.DateTimeField(allow_null=True))
-    def get_approved_at(self, sender_id):
+    # drf_yasg ships no types, so mypy sees its decorator as one that untypes the method.
+    @swagger_serializer_method(  # type: ignore[untyped-decorator]
+        serializer_or_field=serializers.DateTimeField(allow_null=True)
+    )
+    def get_approved_at(self, sender_id: SenderId) -> str | None:
         if sender_id.status != SenderId.Status.APPROVED or sender_id.reviewed_at is None:
             return None
         return serializers.DateTimeField().to_representation(sender_id.reviewed_at)
@@ -201,7 +212,7 @@ class SenderNameDetailSerializer(SenderNameSerializer):
     reviewed_at = serializers.DateTimeField(allow_null=True)
 
 
-class SenderNameListSerializer(serializers.ListSerializer):
+class SenderNameListSerializer(serializers.ListSerializer[list[SenderId]]):
     child = SenderNameSerializer()
 
 
@@ -212,7 +223,7 @@ class SenderNameRequestInputSerializer(SenderIdInputSerializer):
         required=False, allow_blank=True, max_length=1000, help_text="Same as purpose"
     )
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         reason = attrs.pop("reason", "")
         attrs["purpose"] = attrs.get("purpose") or reason
         return super().validate(attrs)
@@ -229,7 +240,7 @@ class SenderNameListView(TenantScopedView):
         tags=TAGS,
         manual_parameters=[STATUS_PARAMETER],
     )
-    def get(self, request):
+    def get(self, request: TenantRequest) -> Response:
         wanted = validated_query(SenderIdFilterSerializer, request).get("status")
         sender_ids = list(selectors.sender_ids_of(tenant_id=request.tenant.id, status=wanted))
         if wanted in (None, SenderId.Status.APPROVED):
@@ -249,12 +260,12 @@ class SenderNameRequestView(TenantScopedView):
         tags=TAGS,
     )
     @idempotent
-    def post(self, request):
+    def post(self, request: TenantRequest) -> Response:
         require_manager(request, "request sender IDs")
         sender_id = services.sender_id_request(
             tenant=request.tenant,
             **validated(SenderNameRequestInputSerializer, request),
-            created_by=request.user,
+            created_by=cast("User", request.user),  # IsTenantMember: a signed-in member
         )
         return envelope(
             SenderNameDetailSerializer(sender_id).data,
@@ -270,7 +281,7 @@ class SenderNameStatusView(TenantScopedView):
         errors=(401, 403, 404),
         tags=TAGS,
     )
-    def get(self, request, sender_id_pk):
+    def get(self, request: TenantRequest, sender_id_pk: uuid.UUID) -> Response:
         sender_id = selectors.sender_id_get(tenant_id=request.tenant.id, sender_id_pk=sender_id_pk)
         return envelope(
             SenderNameDetailSerializer(sender_id).data,

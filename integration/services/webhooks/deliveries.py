@@ -19,6 +19,7 @@ import hmac
 import json
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -152,17 +153,17 @@ def _attempt_record(delivery: WebhookDelivery, response: OutboundResponse) -> st
         state = State.FAILED
     else:
         state = State.PENDING
-    finished = state != State.PENDING
+    finished = state != State.PENDING  # so `delay` is None exactly when finished
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         state=state,
-        next_attempt_at=None if finished else now + timedelta(seconds=delay),
+        next_attempt_at=None if delay is None else now + timedelta(seconds=delay),
         finished_at=now if finished else None,
     )
     if delivery.endpoint_id is not None:
         _endpoint_record(delivery.endpoint_id, state, response, now)
         if gone:
             _endpoint_disable(delivery.endpoint_id, now)
-    if not finished and delay < settings.WEBHOOK_COUNTDOWN_MAX_SECONDS:
+    if delay is not None and delay < settings.WEBHOOK_COUNTDOWN_MAX_SECONDS:
         webhook_deliveries_schedule([delivery.pk], countdown=delay)
     # Longer delays are started by webhook_deliveries_due_send from next_attempt_at.
     return state
@@ -170,7 +171,7 @@ def _attempt_record(delivery: WebhookDelivery, response: OutboundResponse) -> st
 
 def _endpoint_record(endpoint_id, state: str, response: OutboundResponse, now: datetime):
     """One UPDATE: the attempt's time and error; a finished delivery is counted."""
-    changes = {"last_delivery_at": now}
+    changes: dict[str, Any] = {"last_delivery_at": now}
     if not response.ok:
         changes["last_error"] = response.error[:ERROR_MAX_LENGTH]
     if state != State.PENDING:

@@ -11,7 +11,6 @@ endpoints subscribed to the event and a send's own `webhook_url`, then starts th
 import uuid
 from datetime import datetime
 
-from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -20,6 +19,7 @@ from integration.services.webhooks.deliveries import webhook_deliveries_schedule
 from integration.services.webhooks.endpoints import CAMPAIGN_EVENT_TYPES, MESSAGE_EVENT_TYPES
 from mifumo import events
 from mifumo.events import Event, iso_utc
+from mifumo.tenancy import current_tenant
 
 # The message's time and the statuses each event reports; a message that moved on since
 # (sent, then delivered before the event went out) still reports the event's own status.
@@ -107,7 +107,7 @@ def new_event_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
-def _subscribed(tenant_id, event_type: str) -> list[tuple[int, str]]:
+def _subscribed(tenant_id, event_type: str) -> list[tuple[uuid.UUID, str]]:
     return list(
         WebhookEndpoint.objects.filter(
             tenant_id=tenant_id, is_active=True, events__contains=[event_type]
@@ -124,7 +124,7 @@ def message_events_deliver(*, event_type: str, message_ids: list[str]) -> int:
     """
     from messaging.models import Message
 
-    tenant_id = connection.tenant.pk
+    tenant_id = current_tenant().pk
     endpoints = _subscribed(tenant_id, event_type)
     messages = Message.objects.filter(pk__in=message_ids)
     if not endpoints:
@@ -138,7 +138,7 @@ def message_events_deliver(*, event_type: str, message_ids: list[str]) -> int:
     for message in rows:
         event_id = new_event_id()
         payload = _message_payload(event_type, event_id, message, now)
-        targets = list(endpoints)
+        targets: list[tuple[uuid.UUID | None, str]] = list(endpoints)
         webhook_url = message["webhook_url"]
         if webhook_url and webhook_url not in endpoint_urls:
             targets.append((None, webhook_url))
@@ -149,7 +149,7 @@ def message_events_deliver(*, event_type: str, message_ids: list[str]) -> int:
 def campaign_event_deliver(*, event_type: str, campaign: dict) -> int:
     """Deliver a campaign event (campaign.started, .completed, .failed; `campaign` is the
     event's payload) to the current tenant's subscribed endpoints."""
-    tenant_id = connection.tenant.pk
+    tenant_id = current_tenant().pk
     now = timezone.now()
     event_id = new_event_id()
     payload = {"id": event_id, "type": event_type, "created_at": iso_utc(now), "data": campaign}

@@ -1,3 +1,6 @@
+from argparse import ArgumentParser
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models.functions import Lower
 
@@ -10,7 +13,7 @@ from tenants.models import Tenant
 class Command(BaseCommand):
     help = "Approve (or with --reject, reject) a tenant's pending sender ID request."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--tenant", required=True, help="The tenant's subdomain")
         parser.add_argument("--name", required=True, help="The sender ID, in any case")
         parser.add_argument("--reject", action="store_true", help="Reject instead of approving")
@@ -18,11 +21,19 @@ class Command(BaseCommand):
             "--reason", default="", help="Why it is rejected (shown to the tenant); with --reject"
         )
 
-    def handle(self, *args, tenant, name, reject=False, reason="", **options):
+    def handle(
+        self,
+        *args: Any,
+        tenant: str,
+        name: str,
+        reject: bool = False,
+        reason: str = "",
+        **options: Any,
+    ) -> None:
         found = Tenant.objects.filter(subdomain=tenant.strip().lower()).first()
         if found is None:
             raise CommandError(f"No tenant has the subdomain '{tenant}'.")
-        sender_id = (
+        sender_id: SenderId | None = (
             SenderId.objects.alias(name_lower=Lower("name"))
             .filter(tenant=found, name_lower=name.strip().lower())
             .first()

@@ -1,4 +1,6 @@
 import json
+from argparse import ArgumentParser
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -12,12 +14,12 @@ class Command(BaseCommand):
     help = "Print the messages the sandbox SMS provider accepted, newest first."
     requires_system_checks = []
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--to", help="Only messages to this phone number")
         parser.add_argument("--limit", type=int, default=20)
         parser.add_argument("--json", action="store_true", help="One JSON document")
 
-    def handle(self, *args, to=None, limit=20, **options):
+    def handle(self, *args: Any, to: str | None = None, limit: int = 20, **options: Any) -> None:
         if to:
             try:
                 to = normalize_phone(to)
