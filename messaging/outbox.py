@@ -21,7 +21,8 @@ Message.Status, never as literals):
     scheduled | queued -> canceled     outbox_cancel_send, refunded
     scheduled -> queued                _release_due (its time came)
 
-Every function here runs in one tenant's schema (the tasks carry it). Times are the
+Every function here runs in one tenant's schema (the tasks carry it, and pass the tenant
+the batch, the sweep and a failure's refund are for). Times are the
 statement's (statement_timestamp()), so a retry due "now" is due even inside a long transaction.
 What a provider reports later it may hand back with its results (the sandbox's delivery
 reports); they are applied by messaging.status_reports when due.
@@ -47,7 +48,7 @@ from django.utils import timezone
 from billing.services import credit_refund
 from messaging.models import Campaign, Message, SendRequest
 from mifumo import events
-from mifumo.tenancy import current_schema_name, current_tenant
+from mifumo.tenancy import current_schema_name
 from sms.leases import claim_lease, claims_alive
 from sms.providers import get_provider
 from sms.providers.base import OutboundSms, SendContext, SendResult, SmsProvider
@@ -76,12 +77,6 @@ class Claimed:
 def provider_for(tenant: Tenant) -> SmsProvider:
     """The tenant's provider: an operator's override (tenants.admin), else SMS_PROVIDER."""
     return get_provider(tenant.sms_provider_name)
-
-
-def _tenant() -> Tenant:
-    """The tenant whose schema this runs in (the outbox's tasks carry it)."""
-    tenant: Tenant = current_tenant()
-    return tenant
 
 
 def _this_schema() -> dict[str, str]:
@@ -212,7 +207,7 @@ def _requeue(ids: list[str], *, delay: float, error_code: str = "", error: str =
 
 
 @transaction.atomic
-def messages_fail(failures: dict[str, tuple[str, str]]) -> int:
+def messages_fail(failures: dict[str, tuple[str, str]], *, tenant_id: UUID) -> int:
     """sending -> failed: fail messages being sent (id -> (error_code, error_message)) and
     refund their credits, per send request, in the same transaction. Returns how many failed."""
     if not failures:
@@ -240,7 +235,7 @@ def messages_fail(failures: dict[str, tuple[str, str]]) -> int:
         refunds[send_request_id or ""].append(credits)
     for send_request_id, credits in refunds.items():
         credit_refund(
-            tenant_id=_tenant().pk,
+            tenant_id=tenant_id,
             credits=sum(credits),
             reference=send_request_id,
             reason=f"{len(credits)} message(s) failed to send",
@@ -277,7 +272,9 @@ def outbox_cancel_send(*, tenant_id: UUID, send_request_id: str | UUID, reason: 
     return len(rows)
 
 
-def _record(provider: SmsProvider, chunk: list[Claimed], results: list[SendResult]) -> None:
+def _record(
+    tenant: Tenant, provider: SmsProvider, chunk: list[Claimed], results: list[SendResult]
+) -> None:
     """sending -> sent for what the provider accepted (one UPDATE), then a retry or a failure
     for the rest."""
     by_reference = {result.reference: result for result in results}
@@ -305,7 +302,7 @@ def _record(provider: SmsProvider, chunk: list[Claimed], results: list[SendResul
             callback_routes_record(
                 provider=provider.name,
                 provider_message_ids=[r.provider_message_id for r in accepted],
-                schema_name=current_schema_name(),
+                schema_name=tenant.schema_name,
             )
     retry_by_delay: dict[float, list[str]] = defaultdict(list)
     retry_errors: dict[str, tuple[str, str]] = {}
@@ -326,7 +323,7 @@ def _record(provider: SmsProvider, chunk: list[Claimed], results: list[SendResul
     for delay, ids in retry_by_delay.items():
         code, error = retry_errors[ids[0]]
         _requeue(ids, delay=delay, error_code=code, error=error)
-    messages_fail(failures)
+    messages_fail(failures, tenant_id=tenant.pk)
     _reports_schedule(results)
 
 
@@ -350,7 +347,7 @@ def _reports_schedule(results: Sequence[SendResult]) -> None:
         )
 
 
-def _hand_over(provider: SmsProvider, chunk: list[Claimed], claim_id: str) -> None:
+def _hand_over(tenant: Tenant, provider: SmsProvider, chunk: list[Claimed], claim_id: str) -> None:
     """Stamp the chunk handed over, then send what is still this batch's."""
     stamped = _execute(
         """
@@ -377,32 +374,34 @@ def _hand_over(provider: SmsProvider, chunk: list[Claimed], claim_id: str) -> No
         )
         for m in chunk
     ]
-    context = SendContext(schema_name=current_schema_name())
-    _record(provider, chunk, provider.send_batch(outbound, context))
+    context = SendContext(schema_name=tenant.schema_name)
+    _record(tenant, provider, chunk, provider.send_batch(outbound, context))
 
 
-def outbox_batch_send(*, message_ids: list[str]) -> int:
-    """Send one batch of queued messages of the current tenant; returns how many were claimed.
+def outbox_batch_send(*, tenant: Tenant, message_ids: list[str]) -> int:
+    """Send one batch of the tenant's queued messages (in its schema); returns how many were
+    claimed.
 
     Runs only while the tenant holds a send slot; otherwise the batch is queued again shortly.
     """
-    with tenant_send_slot(current_schema_name()) as granted:
+    with tenant_send_slot(tenant.schema_name) as granted:
         if not granted:
             outbox_enqueue(message_ids, countdown=settings.SMS_SLOT_RETRY_SECONDS)
             return 0
         claim_id = str(uuid4())
         with claim_lease(claim_id):
-            return _send_claimed(_claim(message_ids, claim_id), claim_id)
+            return _send_claimed(tenant, _claim(message_ids, claim_id), claim_id)
 
 
-def _send_claimed(claimed: list[Claimed], claim_id: str) -> int:
+def _send_claimed(tenant: Tenant, claimed: list[Claimed], claim_id: str) -> int:
     if not claimed:
         return 0
     try:
-        provider = provider_for(_tenant())
+        provider = provider_for(tenant)
     except ImproperlyConfigured as exc:
         # Retrying cannot mend a provider that cannot be built: fail and refund now.
-        messages_fail({m.id: (PROVIDER_UNAVAILABLE, str(exc)) for m in claimed})
+        failures = {m.id: (PROVIDER_UNAVAILABLE, str(exc)) for m in claimed}
+        messages_fail(failures, tenant_id=tenant.pk)
         return len(claimed)
     waiting: list[Claimed] = []
     for sender, group in groupby(claimed, key=lambda m: m.sender):
@@ -412,7 +411,7 @@ def _send_claimed(claimed: list[Claimed], claim_id: str) -> int:
             if _throttle(sender, sum(m.segments for m in chunk)):
                 waiting.extend(messages[start:])  # this sender's rate is spent for now
                 break
-            _hand_over(provider, chunk, claim_id)
+            _hand_over(tenant, provider, chunk, claim_id)
     # What a sender's rate did not allow goes back to the queue, as it was before the claim.
     if waiting:
         _requeue_unclaimed(waiting)
@@ -497,8 +496,8 @@ def _recover_lost(abandoned: Q, now: datetime) -> list[UUID]:
     return lost_ids
 
 
-def outbox_sweep(*, send_queue_empty: bool = True) -> dict[str, int]:
-    """Keep the current tenant's outbox moving; run by beat for every tenant.
+def outbox_sweep(*, tenant: Tenant, send_queue_empty: bool = True) -> dict[str, int]:
+    """Keep the tenant's outbox moving (in its schema); run by beat for every tenant.
 
     Releases due scheduled messages, queues again what a lost task or a killed worker left
     behind, and fails (with a refund) messages whose hand-over was interrupted. A killed
@@ -522,7 +521,7 @@ def outbox_sweep(*, send_queue_empty: bool = True) -> dict[str, int]:
         )
         message = "The worker stopped while handing it to the provider; not resent."
         counts["interrupted"] = messages_fail(
-            {str(i): (SEND_INTERRUPTED, message) for i in interrupted}
+            {str(i): (SEND_INTERRUPTED, message) for i in interrupted}, tenant_id=tenant.pk
         )
 
         retry_due = now - timedelta(seconds=settings.SMS_RETRY_GRACE_SECONDS)

@@ -27,7 +27,7 @@ def contact_import_run(*, import_id: str) -> None:
 
 @shared_task(base=TenantOnlyTask)
 def outbox_batch_send(*, message_ids: list[str]) -> int:
-    return outbox.outbox_batch_send(message_ids=message_ids)
+    return outbox.outbox_batch_send(tenant=current_tenant(), message_ids=message_ids)
 
 
 @shared_task(base=TenantOnlyTask)
@@ -49,7 +49,7 @@ def outbox_sweep_all() -> int:
 
 @cron_task(base=TenantOnlyTask, time_limit=120)
 def outbox_sweep(*, send_queue_empty: bool = True) -> dict[str, int]:
-    counts = outbox.outbox_sweep(send_queue_empty=send_queue_empty)
+    counts = outbox.outbox_sweep(tenant=current_tenant(), send_queue_empty=send_queue_empty)
     if any(counts.values()):
         logger.info("Outbox sweep of %s: %s", current_schema_name(), counts)
     return counts

@@ -495,7 +495,9 @@ def test_pause_holds_the_rest_and_resume_sends_it(api, a, audience, on_commit):
     ok_data(api(a.owner).post(url(campaign["id"], "pause")))
     with tenant_context(a.tenant):
         ids = [str(pk) for pk in Message.objects.values_list("id", flat=True)]
-        assert outbox.outbox_batch_send(message_ids=ids) == 0  # paused: nothing claimed
+        assert (
+            outbox.outbox_batch_send(tenant=a.tenant, message_ids=ids) == 0
+        )  # paused: nothing claimed
 
     with on_commit():
         resumed = ok_data(api(a.owner).post(url(campaign["id"], "resume")))

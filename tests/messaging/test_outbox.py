@@ -149,8 +149,8 @@ def test_a_batch_claimed_twice_is_sent_once(a, beem):
     ids = queued_messages(a.tenant, 3)
 
     with tenant_context(a.tenant):
-        assert outbox.outbox_batch_send(message_ids=ids) == 3
-        assert outbox.outbox_batch_send(message_ids=ids) == 0
+        assert outbox.outbox_batch_send(tenant=a.tenant, message_ids=ids) == 3
+        assert outbox.outbox_batch_send(tenant=a.tenant, message_ids=ids) == 0
 
     assert len(beem.accepted) == 3
 
@@ -163,7 +163,7 @@ def test_the_sender_rate_holds_back_what_it_does_not_allow(a, beem, settings):
     ids = queued_messages(a.tenant, 6)
 
     with tenant_context(a.tenant):
-        outbox.outbox_batch_send(message_ids=ids)
+        outbox.outbox_batch_send(tenant=a.tenant, message_ids=ids)
         statuses = sorted(Message.objects.values_list("status", "attempts"))
 
     # A 1-second burst at 1 segment/s lets the first chunk of 2 through, then holds the rest.
@@ -182,8 +182,8 @@ def test_a_tenant_never_takes_more_than_its_share_of_send_slots(a, beem, setting
             tenant_send_slot(schema) as second,
         ):
             assert (first, second) == (True, True)
-            assert outbox.outbox_batch_send(message_ids=ids) == 0
-        assert outbox.outbox_batch_send(message_ids=ids) == 2
+            assert outbox.outbox_batch_send(tenant=a.tenant, message_ids=ids) == 0
+        assert outbox.outbox_batch_send(tenant=a.tenant, message_ids=ids) == 2
 
 
 def test_a_batch_waits_briefly_for_a_slot_its_tenant_frees(a, beem, settings):
@@ -202,7 +202,9 @@ def test_a_batch_waits_briefly_for_a_slot_its_tenant_frees(a, beem, settings):
     taken.wait(5)
     threading.Timer(0.1, release.set).start()
     with tenant_context(a.tenant):
-        assert outbox.outbox_batch_send(message_ids=ids) == 2  # not put back in the queue
+        assert (
+            outbox.outbox_batch_send(tenant=a.tenant, message_ids=ids) == 2
+        )  # not put back in the queue
     holder.join()
 
 
@@ -235,7 +237,7 @@ def test_the_sweep_releases_due_scheduled_messages(a, beem):
             status="scheduled", scheduled_at=now + dt.timedelta(hours=1)
         )
 
-        counts = outbox.outbox_sweep()
+        counts = outbox.outbox_sweep(tenant=a.tenant)
 
         assert counts["released"] == 1
         assert Message.objects.get(pk=due).status == "queued"
@@ -256,7 +258,7 @@ def test_the_sweep_recovers_what_a_crashed_worker_left(a, beem, settings):
         )
         Message.objects.filter(pk=stuck).update(queued_at=long_ago)
 
-        counts = outbox.outbox_sweep()
+        counts = outbox.outbox_sweep(tenant=a.tenant)
 
         assert counts == {"released": 0, "recovered": 1, "interrupted": 1, "requeued": 1}
         recovered = Message.objects.get(pk=never_handed)
@@ -302,7 +304,7 @@ def test_a_provider_that_cannot_be_built_fails_and_refunds_at_once(a, beem):
     a.tenant.settings = {"sms_provider": "nonsense"}
 
     with tenant_context(a.tenant):
-        assert outbox.outbox_batch_send(message_ids=ids) == 2
+        assert outbox.outbox_batch_send(tenant=a.tenant, message_ids=ids) == 2
         failed = list(Message.objects.filter(pk__in=ids).values_list("status", "error_code"))
 
     assert failed == [("failed", outbox.PROVIDER_UNAVAILABLE)] * 2
@@ -321,7 +323,7 @@ def test_the_sweep_takes_back_a_lapsed_claim_at_once_and_leaves_a_live_one(a, be
         )
 
         with claim_lease(live):
-            counts = outbox.outbox_sweep()
+            counts = outbox.outbox_sweep(tenant=a.tenant)
 
         assert counts["recovered"] == 1
         assert Message.objects.get(pk=held).status == "sending"

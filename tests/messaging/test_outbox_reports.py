@@ -46,7 +46,7 @@ def test_the_sandbox_reports_are_applied_after_the_send_is_recorded(a, on_commit
     events.subscribe("message.*", record)
     try:
         with tenant_context(a.tenant), on_commit():
-            assert outbox.outbox_batch_send(message_ids=ids) == 2
+            assert outbox.outbox_batch_send(tenant=a.tenant, message_ids=ids) == 2
     finally:
         events._subscribers["message.*"].remove(record)
 
@@ -71,7 +71,7 @@ def test_the_reports_are_scheduled_for_their_delay_in_the_tenants_schema(
             sent.append((headers, body))
 
     with tenant_context(a.tenant), django_capture_on_commit_callbacks() as callbacks:
-        outbox.outbox_batch_send(message_ids=ids)
+        outbox.outbox_batch_send(tenant=a.tenant, message_ids=ids)
     before_task_publish.connect(capture)
     celery_app.conf.task_always_eager = False  # published to the broker, not run
     try:

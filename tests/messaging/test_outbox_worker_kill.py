@@ -109,7 +109,9 @@ def send_through(tenant, hand_over, disrupt=kill_the_worker) -> tuple[list[str],
             while not set(statuses(tenant)) <= {"sent", "failed"}:
                 assert time.monotonic() - disrupted_at < LEASE_SECONDS + 15, statuses(tenant)
                 with tenant_context(tenant):
-                    swept = outbox.outbox_sweep(send_queue_empty=outbox.send_queue_length() == 0)
+                    swept = outbox.outbox_sweep(
+                        tenant=tenant, send_queue_empty=outbox.send_queue_length() == 0
+                    )
                 counts = {key: counts[key] + swept[key] for key in counts}
                 time.sleep(0.5)
             return [sms.reference for sms in beem.accepted], counts
