@@ -4,6 +4,7 @@ import logging
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 
 from messaging import outbox
 from messaging.services import campaign_progress, campaign_sends, imports
@@ -44,7 +45,11 @@ def outbox_send_release(*, send_request_id: str, mark_contacted: bool = False) -
 def outbox_sweep_all() -> int:
     """Beat: sweep every tenant's outbox (scheduled releases, lost tasks, crashed workers).
     The send queue is measured once, for every tenant's sweep."""
-    return for_each_tenant(outbox_sweep, send_queue_empty=outbox.send_queue_length() == 0)
+    return for_each_tenant(
+        outbox_sweep,
+        expires_in=settings.OUTBOX_SWEEP_SECONDS,
+        send_queue_empty=outbox.send_queue_length() == 0,
+    )
 
 
 @cron_task(base=TenantOnlyTask, time_limit=120)
@@ -75,7 +80,7 @@ def campaign_fan_out(*, campaign_id: str, started_by_id: int | None = None) -> N
 @cron_task(time_limit=60)
 def campaigns_advance_all() -> int:
     """Beat: advance every tenant's campaigns, one task per tenant."""
-    return for_each_tenant(campaigns_advance)
+    return for_each_tenant(campaigns_advance, expires_in=settings.CAMPAIGNS_ADVANCE_SECONDS)
 
 
 @cron_task(base=TenantOnlyTask, time_limit=300)

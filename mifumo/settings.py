@@ -238,23 +238,35 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "sms.tasks.*": {"queue": "sends"},
-    "messaging.tasks.outbox_*": {"queue": "sends"},
+    # The sends themselves; the sweeps that watch over them stay on `default`, so a backlog of
+    # sends never holds up the sweep that would find what it lost.
+    "messaging.tasks.outbox_batch_send": {"queue": "sends"},
+    "messaging.tasks.outbox_send_release": {"queue": "sends"},
     "messaging.tasks.status_reports_*": {"queue": "sends"},
     "messaging.tasks.contact_import_*": {"queue": "imports"},
     "integration.tasks.*": {"queue": "webhooks"},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
+# Beat's periods of the per-tenant work.
+OUTBOX_SWEEP_SECONDS = 15
+CAMPAIGNS_ADVANCE_SECONDS = 15
 CELERY_BEAT_SCHEDULE = {
     "accounts-prune-expired-credentials": {
         "task": "accounts.tasks.expired_credentials_prune",
         "schedule": 60 * 60 * 24,
     },
-    "messaging-outbox-sweep": {"task": "messaging.tasks.outbox_sweep_all", "schedule": 15},
+    # Each run's per-tenant tasks expire with the next run (mifumo.periodic.for_each_tenant).
+    "messaging-outbox-sweep": {
+        "task": "messaging.tasks.outbox_sweep_all",
+        "schedule": OUTBOX_SWEEP_SECONDS,
+        "options": {"expires": OUTBOX_SWEEP_SECONDS},
+    },
     "webhooks-status-events": {"task": "webhooks.tasks.status_events_process", "schedule": 10},
     # Sends one campaigns_advance per tenant: due starts and runs, lost fan-outs, counters.
     "messaging-campaigns-advance": {
         "task": "messaging.tasks.campaigns_advance_all",
-        "schedule": 15,
+        "schedule": CAMPAIGNS_ADVANCE_SECONDS,
+        "options": {"expires": CAMPAIGNS_ADVANCE_SECONDS},
     },
     "integration-webhook-deliveries-due": {
         "task": "integration.tasks.webhook_deliveries_due_send",

@@ -1,6 +1,9 @@
 """Periodic work (mifumo/periodic.py): a cron task never overlaps itself in one schema, its
 lock is released after a run (and after a run that raised), and for_each_tenant sends one task
-to every active tenant's schema, never the public one, the template or an inactive tenant."""
+to every active tenant's schema, never the public one, the template or an inactive tenant,
+expiring with the next run; the outbox sweeps do not queue behind the sends."""
+
+from unittest import mock
 
 import pytest
 from django.conf import settings
@@ -9,11 +12,19 @@ from django_redis import get_redis_connection
 from django_tenants.utils import get_public_schema_name, tenant_context
 
 from mifumo.celery import TenantOnlyTask
+from mifumo.celery import app as celery_app
 from mifumo.periodic import active_tenant_schemas, cron_task, for_each_tenant
 from mifumo.principals import shared_key
 from tenants.models import Tenant
 
 RUNS: list[str] = []
+SWEEP_AND_SEND_TASKS = (
+    "messaging.tasks.outbox_sweep_all",
+    "messaging.tasks.outbox_sweep",
+    "messaging.tasks.outbox_batch_send",
+    "messaging.tasks.outbox_send_release",
+    "messaging.tasks.status_reports_apply",
+)
 
 
 @cron_task(time_limit=30, name="tests.platform.periodic_run")
@@ -87,3 +98,25 @@ def test_each_active_tenant_gets_one_task_in_its_schema(a, b, runs):
     assert a.tenant.schema_name in runs
     assert b.tenant.schema_name not in runs
     assert not {get_public_schema_name(), settings.TENANT_BASE_SCHEMA} & set(runs)
+
+
+def test_a_dispatchers_tasks_expire_with_its_next_run(a, runs):
+    with mock.patch.object(
+        periodic_per_tenant, "apply_async", wraps=periodic_per_tenant.apply_async
+    ) as sent:
+        for_each_tenant(periodic_per_tenant, expires_in=15)
+
+    assert {call.kwargs["expires"] for call in sent.call_args_list} == {15}
+    assert a.tenant.schema_name in runs
+
+
+def test_the_sweeps_wait_on_the_default_queue_not_behind_the_sends():
+    router = celery_app.amqp.router
+    route = {name: router.route({}, name)["queue"].name for name in SWEEP_AND_SEND_TASKS}
+    assert route == {
+        "messaging.tasks.outbox_sweep_all": "default",
+        "messaging.tasks.outbox_sweep": "default",
+        "messaging.tasks.outbox_batch_send": "sends",
+        "messaging.tasks.outbox_send_release": "sends",
+        "messaging.tasks.status_reports_apply": "sends",
+    }
