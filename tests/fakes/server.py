@@ -172,6 +172,9 @@ class FakeServer:
         self.requests: list[FakeRequest] = []
         self.callbacks_sent = 0
         self.callback_failures = 0
+        # Requests being answered at once, and the most there were: proof of parallel sends.
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._lock = threading.Lock()
         self._callbacks_idle = threading.Condition(self._lock)
         self._callbacks_pending = 0
@@ -231,6 +234,16 @@ class FakeServer:
             return self._callbacks_idle.wait_for(lambda: self._callbacks_pending == 0, timeout)
 
     def dispatch(self, request: FakeRequest) -> Answer:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return self._dispatch(request)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _dispatch(self, request: FakeRequest) -> Answer:
         if self.latency > 0:
             time.sleep(self.latency)
         with self._lock:
