@@ -1,4 +1,6 @@
-"""Operators read balances and the ledger here; credits change only through credit_add."""
+"""Operators read balances and the ledger here; credits change only through credit_add.
+They manage the SMS packages (saved through sms_package_save) and read payments, which only
+billing.payments.services changes."""
 
 from typing import Any, cast
 
@@ -7,9 +9,9 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from accounts.models import User
-from billing.models import CreditBalance, CreditLedgerEntry
+from billing.models import CreditBalance, CreditLedgerEntry, PaymentTransaction, SmsPackage
 from billing.selectors import credit_balance_get
-from billing.services import credit_add
+from billing.services import credit_add, sms_package_save
 from mifumo.errors import ApplicationError
 
 Kind = CreditLedgerEntry.Kind
@@ -117,5 +119,66 @@ class CreditLedgerEntryAdmin(admin.ModelAdmin[CreditLedgerEntry]):
 
     def has_delete_permission(
         self, request: HttpRequest, obj: CreditLedgerEntry | None = None
+    ) -> bool:
+        return False
+
+
+@admin.register(SmsPackage)
+class SmsPackageAdmin(admin.ModelAdmin[SmsPackage]):
+    list_display = [
+        "name",
+        "package_type",
+        "sms_count",
+        "bonus_sms",
+        "price",
+        "currency",
+        "validity_days",
+        "is_active",
+        "is_popular",
+        "sort_order",
+    ]
+    list_filter = ["is_active", "package_type"]
+    list_editable = ["is_active", "sort_order"]
+    search_fields = ["name"]
+
+    def save_model(
+        self, request: HttpRequest, obj: SmsPackage, form: forms.Form, change: bool
+    ) -> None:
+        sms_package_save(package=obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: SmsPackage | None = None) -> bool:
+        return False  # payments point to their package: retire one with is_active instead
+
+
+@admin.register(PaymentTransaction)
+class PaymentTransactionAdmin(admin.ModelAdmin[PaymentTransaction]):
+    list_display = [
+        "created_at",
+        "order_id",
+        "tenant",
+        "status",
+        "amount",
+        "currency",
+        "paid_amount",
+        "provider",
+        "payment_method",
+        "credits",
+        "bonus_credits",
+    ]
+    list_filter = ["status", "provider", "payment_method"]
+    search_fields = ["order_id", "tenant__subdomain", "tenant__name", "provider_reference"]
+    list_select_related = ["tenant"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: PaymentTransaction | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: PaymentTransaction | None = None
     ) -> bool:
         return False

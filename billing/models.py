@@ -1,10 +1,12 @@
-"""Prepaid SMS credits: one balance row per tenant and the ledger that explains it.
+"""Prepaid SMS credits: one balance row per tenant and the ledger that explains it; the SMS
+packages tenants buy and the payments that buy them.
 
-Both live in the public schema. A credit is one SMS segment to one recipient. The balance is
+All live in the public schema. A credit is one SMS segment to one recipient. The balance is
 changed only by billing.services, under SELECT ... FOR UPDATE, and never goes below zero.
 """
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -34,10 +36,13 @@ class CreditLedgerEntry(models.Model):
     """One change to a balance. `credits` is signed: purchases and refunds add, reserves spend.
 
     `reference` names what caused it (a send request, a purchase, an operator's command).
+    Entries a payment caused point to it (`payment`): one purchase and at most one bonus each,
+    which a unique index holds however often the payment is confirmed.
     """
 
     class Kind(models.TextChoices):
         PURCHASE = "purchase", "Purchase"
+        BONUS = "bonus", "Bonus"
         RESERVE = "reserve", "Reserve"
         REFUND = "refund", "Refund"
         ADJUSTMENT = "adjustment", "Adjustment"
@@ -54,12 +59,177 @@ class CreditLedgerEntry(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    payment = models.ForeignKey(
+        "billing.PaymentTransaction",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="credit_entries",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["tenant", "-created_at"], name="credit_entry_tenant")]
+        constraints = [
+            # A paid order credits once, whatever confirms it twice.
+            models.UniqueConstraint(
+                fields=["payment", "kind"],
+                condition=models.Q(payment__isnull=False),
+                name="credit_entry_once_per_payment",
+            )
+        ]
         verbose_name_plural = "credit ledger entries"
 
     def __str__(self) -> str:
         return f"{self.kind} {self.credits:+d} ({self.tenant_id})"
+
+
+class SmsPackage(models.Model):
+    """A bundle of credits at a price, which tenants buy (operators manage them in the admin).
+
+    `sms_count` credits are bought and `bonus_sms` more are given, as their own ledger entry.
+    """
+
+    class PackageType(models.TextChoices):
+        STARTER = "starter", "Starter"
+        BUSINESS = "business", "Business"
+        PROFESSIONAL = "professional", "Professional"
+        ENTERPRISE = "enterprise", "Enterprise"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    package_type = models.CharField(
+        max_length=16, choices=PackageType.choices, default=PackageType.STARTER
+    )
+    sms_count = models.PositiveIntegerField()
+    bonus_sms = models.PositiveIntegerField(default=0)
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="TZS")
+    validity_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Days the credits last after purchase; empty: forever"
+    )
+    is_active = models.BooleanField(default=True)
+    is_popular = models.BooleanField(default=False)
+    features = models.JSONField(default=list, blank=True, help_text="A list of short lines")
+    sort_order = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sort_order", "price", "name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(sms_count__gt=0), name="package_sms_count"),
+            models.CheckConstraint(condition=models.Q(price__gt=0), name="package_price_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sms_count} SMS, {self.price} {self.currency})"
+
+    @property
+    def credits(self) -> int:
+        return self.sms_count + self.bonus_sms
+
+    @property
+    def unit_price(self) -> Decimal:
+        """What one bought SMS costs, to four places (the bonus is free)."""
+        return (self.price / self.sms_count).quantize(Decimal("0.0001"))
+
+
+class PaymentTransaction(models.Model):
+    """One order for credits, paid through a provider (billing.payments).
+
+    Status, each move one conditional UPDATE in billing.payments.services:
+        pending -> completed  payment_confirm: the provider's status answer says paid, in time,
+                              the amount and currency the order asked (credits, and the bonus,
+                              are written in the same transaction)
+        pending -> review     payment_confirm: paid, but another amount or currency; grants
+                              nothing, an operator decides
+        expired -> review     payment_confirm: paid after the order expired; grants nothing
+        pending -> failed | cancelled   payment_fail: the provider's answer says so
+        pending -> expired    payments_expire: PAYMENT_EXPIRY_MINUTES passed unpaid
+    completed, failed, cancelled and review never change again.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+        REVIEW = "review", "Needs review"
+
+    class Provider(models.TextChoices):
+        SANDBOX = "sandbox", "Sandbox"
+        ZENOPAY = "zenopay", "ZenoPay"
+
+    class Method(models.TextChoices):
+        MOBILE_MONEY = "mobile_money", "Mobile money"
+        CARD = "card", "Card"
+
+    class Network(models.TextChoices):
+        VODACOM = "vodacom", "Vodacom M-Pesa"
+        TIGO = "tigo", "Tigo Pesa"
+        AIRTEL = "airtel", "Airtel Money"
+        HALOTEL = "halotel", "Halopesa"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.CASCADE, related_name="payment_transactions"
+    )
+    order_id = models.CharField(max_length=64, unique=True)
+    package = models.ForeignKey(
+        SmsPackage, null=True, blank=True, on_delete=models.PROTECT, related_name="transactions"
+    )
+    credits = models.PositiveIntegerField()
+    bonus_credits = models.PositiveIntegerField(default=0)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    payment_method = models.CharField(max_length=16, choices=Method.choices)
+    mobile_money_provider = models.CharField(max_length=16, choices=Network.choices, blank=True)
+    buyer_name = models.CharField(max_length=150, blank=True)
+    buyer_email = models.EmailField(blank=True)
+    buyer_phone = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    payment_url = models.URLField(blank=True)
+    provider_reference = models.CharField(max_length=100, blank=True)
+    provider_transid = models.CharField(max_length=100, blank=True)
+    paid_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    paid_currency = models.CharField(max_length=3, blank=True)
+    failure_reason = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="payment_tenant"),
+            models.Index(
+                fields=["expires_at"],
+                condition=models.Q(status="pending"),
+                name="payment_pending_expiry",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.amount} {self.currency} ({self.status})"
+
+    @property
+    def purchase(self) -> dict[str, object] | None:
+        """The package bought, as the purchase routes show it (None for bought credits)."""
+        if self.package is None:
+            return None
+        return {
+            "package_name": self.package.name,
+            "sms_count": self.package.sms_count,
+            "price": self.package.price,
+        }

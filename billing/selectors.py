@@ -1,11 +1,20 @@
-"""Reads of the credit ledger."""
+"""Reads of the credit ledger, the packages on sale and a tenant's payments."""
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from rest_framework import status
 
-from billing.models import CreditBalance
+from billing.models import CreditBalance, CreditLedgerEntry, PaymentTransaction, SmsPackage
+from mifumo.errors import ApplicationError, ErrorCode
+from mifumo.selectors import get_or_404
+
+Kind = CreditLedgerEntry.Kind
 
 
 def credit_balance_get(*, tenant_id: uuid.UUID) -> CreditBalance:
@@ -19,3 +28,69 @@ def credits_cost(credits: float) -> Decimal:
     """What `credits` cost at SMS_CREDIT_PRICE (in SMS_CREDIT_CURRENCY), to the cent."""
     price: Decimal = settings.SMS_CREDIT_PRICE
     return (price * Decimal(str(credits))).quantize(Decimal("0.01"))
+
+
+def sms_packages_on_sale() -> QuerySet[SmsPackage]:
+    return SmsPackage.objects.filter(is_active=True)
+
+
+def sms_package_get(*, package_id: object) -> SmsPackage:
+    """An active package, or the uniform 404."""
+    return get_or_404(sms_packages_on_sale(), package_id, "Package")
+
+
+def payments_of(*, tenant_id: uuid.UUID, status: str | None = None) -> QuerySet[PaymentTransaction]:
+    payments = PaymentTransaction.objects.filter(tenant_id=tenant_id).select_related("package")
+    return payments.filter(status=status) if status else payments
+
+
+def payment_get(*, tenant_id: uuid.UUID, transaction_id: object) -> PaymentTransaction:
+    """The tenant's payment, or the uniform 404 (another tenant's is not found)."""
+    return get_or_404(payments_of(tenant_id=tenant_id), transaction_id, "Transaction")
+
+
+def payment_by_order_get(*, tenant_id: uuid.UUID, order_id: str) -> PaymentTransaction:
+    payment = payments_of(tenant_id=tenant_id).filter(order_id=order_id).first()
+    if payment is None:
+        raise ApplicationError(
+            "Transaction not found.",
+            code=ErrorCode.NOT_FOUND,
+            status_code=status.HTTP_404_NOT_FOUND,
+        )
+    return payment
+
+
+def credit_summary(*, tenant_id: uuid.UUID) -> dict[str, Any]:
+    """The balance with what was bought and spent in all and this month (one query on the
+    ledger). Spent is reserves less refunds; bought is purchases and bonuses."""
+    balance = credit_balance_get(tenant_id=tenant_id)
+    month_start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    bought = Q(kind__in=[Kind.PURCHASE, Kind.BONUS])
+    spent = Q(kind__in=[Kind.RESERVE, Kind.REFUND])
+    this_month = Q(created_at__gte=month_start)
+    totals = CreditLedgerEntry.objects.filter(tenant_id=tenant_id).aggregate(
+        purchased=Coalesce(Sum("credits", filter=bought), 0),
+        used=Coalesce(Sum("credits", filter=spent), 0),
+        used_this_month=Coalesce(Sum("credits", filter=spent & this_month), 0),
+    )
+    return {
+        "credits": balance.credits,
+        "currency": settings.SMS_CREDIT_CURRENCY,
+        "last_updated": balance.updated_at,
+        "total_purchased": totals["purchased"],
+        "total_used": -totals["used"],
+        "used_this_month": -totals["used_this_month"],
+    }
+
+
+def ledger_of(
+    *, tenant_id: uuid.UUID, kinds: list[str] | None = None
+) -> QuerySet[CreditLedgerEntry]:
+    entries = CreditLedgerEntry.objects.filter(tenant_id=tenant_id)
+    return entries.filter(kind__in=kinds) if kinds else entries
+
+
+def payment_for_callback(*, provider: str, order_id: str) -> PaymentTransaction | None:
+    """The order a provider's callback names, whichever tenant's it is (the callback names
+    none), or None."""
+    return PaymentTransaction.objects.filter(provider=provider, order_id=order_id).first()

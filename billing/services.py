@@ -1,13 +1,16 @@
-"""Credit ledger writes. Every change locks the tenant's balance row (SELECT ... FOR UPDATE),
-so concurrent sends can never spend the same credit twice, and writes its ledger entry."""
+"""Credit ledger writes, and the SMS package catalogue. Every ledger change locks the tenant's
+balance row (SELECT ... FOR UPDATE), so concurrent sends can never spend the same credit twice,
+and writes its ledger entry. Payments are billing.payments.services'."""
 
 import uuid
-from typing import TYPE_CHECKING, cast
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, cast
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from rest_framework import status
 
-from billing.models import CreditBalance, CreditLedgerEntry
+from billing.models import CreditBalance, CreditLedgerEntry, SmsPackage
 from mifumo.errors import ApplicationError, ErrorCode
 
 if TYPE_CHECKING:
@@ -34,6 +37,7 @@ def _apply(
     reference: uuid.UUID | str = "",
     reason: str = "",
     created_by: "User | None" = None,
+    payment_id: uuid.UUID | None = None,
 ) -> CreditLedgerEntry:
     balance.credits += credits
     balance.save(update_fields=["credits", "updated_at"])
@@ -45,6 +49,7 @@ def _apply(
         reference=str(reference),
         reason=reason,
         created_by=created_by,
+        payment_id=payment_id,
     )
 
 
@@ -57,12 +62,15 @@ def credit_add(
     reason: str = "",
     reference: uuid.UUID | str = "",
     created_by: "User | None" = None,
+    payment_id: uuid.UUID | None = None,
 ) -> CreditLedgerEntry:
-    """Add purchased credits, or adjust by a signed amount (never below zero)."""
-    if kind not in (Kind.PURCHASE, Kind.ADJUSTMENT):
-        raise ValueError(f"credit_add takes a purchase or an adjustment, not {kind!r}.")
-    if kind == Kind.PURCHASE and credits <= 0:
-        raise ValueError("A purchase adds a positive number of credits.")
+    """Add purchased (or bonus) credits, or adjust by a signed amount (never below zero).
+    Entries of a payment name it (`payment_id`): a second purchase or bonus entry for the same
+    payment is refused by the database (credit_entry_once_per_payment)."""
+    if kind not in (Kind.PURCHASE, Kind.BONUS, Kind.ADJUSTMENT):
+        raise ValueError(f"credit_add takes a purchase, a bonus or an adjustment, not {kind!r}.")
+    if kind != Kind.ADJUSTMENT and credits <= 0:
+        raise ValueError(f"A {kind} adds a positive number of credits.")
     balance = _locked_balance(tenant_id)
     if balance.credits + credits < 0:
         raise ApplicationError(
@@ -77,6 +85,7 @@ def credit_add(
         reference=reference,
         reason=reason,
         created_by=created_by,
+        payment_id=payment_id,
     )
 
 
@@ -164,3 +173,69 @@ def credit_refund(
         reference=reference,
         reason=reason,
     )
+
+
+@transaction.atomic
+def sms_package_save(*, package: SmsPackage) -> SmsPackage:
+    """Create or change a package (operators, through the admin), checked as a form would."""
+    package.full_clean()
+    if not isinstance(package.features, list) or not all(
+        isinstance(line, str) for line in package.features
+    ):
+        raise ValidationError({"features": "A list of short lines of text."})
+    package.save()
+    return package
+
+
+# A fresh install's catalogue, in TZS at or below SMS_CREDIT_PRICE (25) per SMS.
+DEFAULT_PACKAGES: list[dict[str, Any]] = [
+    {
+        "name": "Starter",
+        "package_type": SmsPackage.PackageType.STARTER,
+        "sms_count": 1_000,
+        "bonus_sms": 0,
+        "price": Decimal("25000"),
+        "validity_days": 180,
+        "features": ["1,000 SMS", "Valid 6 months", "Delivery reports"],
+    },
+    {
+        "name": "Business",
+        "package_type": SmsPackage.PackageType.BUSINESS,
+        "sms_count": 5_000,
+        "bonus_sms": 250,
+        "price": Decimal("110000"),
+        "validity_days": 365,
+        "is_popular": True,
+        "features": ["5,000 SMS + 250 bonus", "Valid 12 months", "Sender ID included"],
+    },
+    {
+        "name": "Professional",
+        "package_type": SmsPackage.PackageType.PROFESSIONAL,
+        "sms_count": 20_000,
+        "bonus_sms": 1_500,
+        "price": Decimal("400000"),
+        "validity_days": 365,
+        "features": ["20,000 SMS + 1,500 bonus", "Valid 12 months", "Priority support"],
+    },
+    {
+        "name": "Enterprise",
+        "package_type": SmsPackage.PackageType.ENTERPRISE,
+        "sms_count": 100_000,
+        "bonus_sms": 10_000,
+        "price": Decimal("1800000"),
+        "validity_days": None,
+        "features": ["100,000 SMS + 10,000 bonus", "Never expire", "Account manager"],
+    },
+]
+
+
+def sms_packages_seed() -> int:
+    """Create the default catalogue's packages that do not exist yet (by name), leaving any an
+    operator changed as they are; returns how many were made."""
+    existing = set(SmsPackage.objects.values_list("name", flat=True))
+    made = 0
+    for order, fields in enumerate(DEFAULT_PACKAGES):
+        if fields["name"] not in existing:
+            sms_package_save(package=SmsPackage(currency="TZS", sort_order=order, **fields))
+            made += 1
+    return made

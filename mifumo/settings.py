@@ -272,6 +272,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integration.tasks.webhook_deliveries_due_send",
         "schedule": 30,
     },
+    "billing-payments-expire": {"task": "billing.tasks.payments_expire", "schedule": 60},
 }
 
 # --- SMS
@@ -346,6 +347,17 @@ if _missing_sms_secrets and not DEBUG:
     raise ImproperlyConfigured(
         f"SMS_PROVIDER={SMS_PROVIDER} needs {', '.join(_missing_sms_secrets)}."
     )
+
+# --- Payments (billing.payments)
+# The provider that takes mobile money: sandbox (no money moves; it takes cards too) or zenopay.
+PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="sandbox")
+SANDBOX_PAYMENT_DELAY_SECONDS = env.float("SANDBOX_PAYMENT_DELAY_SECONDS", default=3.0)
+PAYMENT_EXPIRY_MINUTES = env.int("PAYMENT_EXPIRY_MINUTES", default=30)
+ZENOPAY_API_KEY = env.str("ZENOPAY_API_KEY", default="")
+ZENOPAY_BASE_URL = env.str("ZENOPAY_BASE_URL", default="https://zenoapi.com/api/payments")
+ZENOPAY_TIMEOUT_SECONDS = env.float("ZENOPAY_TIMEOUT_SECONDS", default=15.0)
+if PAYMENT_PROVIDER == "zenopay" and not ZENOPAY_API_KEY and not DEBUG:
+    raise ImproperlyConfigured("PAYMENT_PROVIDER=zenopay needs ZENOPAY_API_KEY.")
 
 # --- Outbound webhooks (integration.services.webhooks, mifumo.outbound_http)
 # Customer URLs on loopback, private, link-local or metadata addresses are refused unless this

@@ -44,6 +44,7 @@ urlpatterns = [
     path("api/integration/v1/", include("integration.urls_api")),
     path("api/integration/", include("integration.urls_pages")),
     path("api/tenants/", include("tenants.urls")),
+    path("api/billing/", include("billing.urls")),
     path("api/messaging/sms/", include(sms_routes)),
     # "Complete API Documentation" prints every SMS route as sms/sms/<route>: the same list
     # again, namespaced so that reverse() keeps finding the routes above.

@@ -1,12 +1,13 @@
-"""Operators read provider status reports as received (and what became of them). They are
-written only by the callback pipeline (webhooks.services), so these pages are read-only."""
+"""Operators read provider status reports and payment callbacks as received (and what became
+of them). They are written only by the callback pipeline (webhooks.services), so these pages
+are read-only."""
 
 from django.contrib import admin
 
 from messaging.models import Message
 from sms.admin import ChoicesFilter, ProviderFilter
 from tenants.admin_scope import ReadOnlyAdmin
-from webhooks.models import StatusEvent
+from webhooks.models import PaymentCallback, StatusEvent
 
 
 class ReportedStatusFilter(ChoicesFilter):
@@ -37,3 +38,17 @@ class StatusEventAdmin(PipelineRowAdmin):
     ]
     list_filter = ["state", ProviderFilter, ReportedStatusFilter]
     search_fields = ["provider_message_id", "reference", "event_id", "=schema_name"]
+
+
+@admin.register(PaymentCallback)
+class PaymentCallbackAdmin(ReadOnlyAdmin):
+    list_display = [
+        "received_at",
+        "provider",
+        "order_id",
+        "payment_status",
+        "state",
+        "processed_at",
+    ]
+    list_filter = ["state", "provider"]
+    search_fields = ["=order_id", "reference"]

@@ -44,3 +44,37 @@ class StatusEvent(models.Model):
 
     def __str__(self):
         return f"{self.provider} {self.status} ({self.state})"
+
+
+class PaymentCallback(models.Model):
+    """One verified payment callback as received, stored once per (provider, order, status).
+
+    State: pending -> applied | unmatched. Applying it asks the provider for the order's
+    status (billing.payments.services.payment_verify): the callback itself grants nothing.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPLIED = "applied", "Applied"
+        UNMATCHED = "unmatched", "Unmatched"
+
+    id = models.BigAutoField(primary_key=True)
+    provider = models.CharField(max_length=16)
+    order_id = models.CharField(max_length=64)
+    payment_status = models.CharField(max_length=32)
+    reference = models.CharField(max_length=100, blank=True)
+    payload = models.JSONField(default=dict)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "order_id", "payment_status"], name="payment_callback_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.order_id} {self.payment_status} ({self.state})"

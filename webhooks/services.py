@@ -1,4 +1,5 @@
-"""Storing provider status reports as they arrive, and applying them in batches.
+"""Storing provider status reports as they arrive, and applying them in batches; storing
+payment callbacks once each, and applying each by asking the provider (billing.payments).
 
 Callbacks answer as soon as their reports are stored (one INSERT); a task applies pending
 reports a moment later, grouped by tenant, through messaging.status_reports (one set-based
@@ -19,11 +20,14 @@ from django.utils import timezone
 from django_redis import get_redis_connection
 from django_tenants.utils import get_tenant_model, tenant_context
 
+from billing.payments.providers.base import PaymentCallback as ParsedPaymentCallback
+from billing.payments.services import payment_verify
+from billing.selectors import payment_for_callback
 from messaging.status_reports import message_status_reports_apply
 from mifumo.principals import shared_key
 from sms.models import CallbackRoute
 from sms.providers.base import StatusReport
-from webhooks.models import StatusEvent
+from webhooks.models import PaymentCallback, StatusEvent
 
 _KICK_KEY = shared_key("webhooks", "status-events", "kick")
 
@@ -162,3 +166,50 @@ def status_events_process(*, limit: int = 5000) -> dict[str, int]:
             state=StatusEvent.State.PENDING, processed_at=None, attempts=F("attempts") + 1
         )
     return {"applied": len(events) - len(unmatched_ids), "unmatched": len(unmatched_ids)}
+
+
+_STORE_PAYMENT_SQL = """
+INSERT INTO webhooks_paymentcallback (provider, order_id, payment_status, reference, payload,
+    state, received_at)
+VALUES (%s, %s, %s, %s, %s::jsonb, %s, now())
+ON CONFLICT (provider, order_id, payment_status) DO NOTHING
+RETURNING id
+"""
+
+
+def payment_callback_store(*, provider: str, callback: ParsedPaymentCallback, payload: str) -> None:
+    """Keep a verified callback once (a replay stores nothing and starts nothing) and have it
+    applied in a task, so the provider is answered at once."""
+    from webhooks.tasks import payment_callback_apply_task
+
+    params = [
+        provider,
+        callback.order_id,
+        callback.payment_status,
+        callback.reference,
+        payload,
+        PaymentCallback.State.PENDING,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_STORE_PAYMENT_SQL, params)
+        row = cursor.fetchone()
+    if row is not None:
+        callback_id = row[0]
+        transaction.on_commit(lambda: payment_callback_apply_task.delay(callback_id))
+
+
+def payment_callback_apply(*, callback_id: int) -> str | None:
+    """Ask the provider about the order the callback names and apply its answer; returns the
+    callback's state (None when it was already processed)."""
+    callback = PaymentCallback.objects.filter(
+        pk=callback_id, state=PaymentCallback.State.PENDING
+    ).first()
+    if callback is None:
+        return None
+    payment = payment_for_callback(provider=callback.provider, order_id=callback.order_id)
+    state = PaymentCallback.State.UNMATCHED
+    if payment is not None:
+        payment_verify(payment=payment)
+        state = PaymentCallback.State.APPLIED
+    PaymentCallback.objects.filter(pk=callback_id).update(state=state, processed_at=timezone.now())
+    return state

@@ -5,4 +5,5 @@ from webhooks import views
 urlpatterns = [
     path("beem/dlr/<str:token>/", views.beem_delivery_report, name="beem-dlr"),
     path("twilio/status/", views.twilio_status, name="twilio-status"),
+    path("zenopay/", views.zenopay_callback, name="zenopay-callback"),
 ]

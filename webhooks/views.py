@@ -11,10 +11,12 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from billing.payments.providers import get_payment_provider
+from billing.payments.providers.zenopay import API_KEY_HEADER
 from mifumo.errors import ApplicationError, ErrorCode, error_body
 from mifumo.input_limits import json_loads_bounded
 from sms.providers import get_provider
-from webhooks.services import status_events_store
+from webhooks.services import payment_callback_store, status_events_store
 
 logger = logging.getLogger(__name__)
 
@@ -78,3 +80,27 @@ def twilio_status(request):
         provider="twilio", reports=reports, payload=json.dumps(params), schema_name=schema
     )
     return _ok(len(reports))
+
+
+@csrf_exempt
+@require_POST
+def zenopay_callback(request):
+    """ZenoPay sends our API key back in x-api-key. A verified callback is only stored: the
+    task that applies it asks ZenoPay for the order's status before anything is credited."""
+    provider = get_payment_provider("zenopay")
+    if not request.headers.get(API_KEY_HEADER):
+        return _error("The x-api-key header is missing.", ErrorCode.AUTHENTICATION_REQUIRED, 401)
+    if not provider.callback_verified(request.headers):
+        return _error("Invalid x-api-key.", ErrorCode.PERMISSION_DENIED, 403)
+    try:
+        body = request.body.decode()
+        payload = json_loads_bounded(body or "null")
+    except ValueError:
+        return _error("The body is not JSON.", ErrorCode.MALFORMED_REQUEST, 400)
+    except ApplicationError as exc:
+        return _error(exc.message, exc.code, 400)
+    callback = provider.callback_parse(payload)
+    if callback is None:
+        return _error("Expected an object with an order_id.", ErrorCode.MALFORMED_REQUEST, 400)
+    payment_callback_store(provider=provider.name, callback=callback, payload=body)
+    return _ok(1)

@@ -21,6 +21,7 @@ from django.urls.converters import IntConverter, UUIDConverter
 from django_tenants.utils import schema_context, tenant_context
 
 from accounts.models import User
+from billing.payments.services import Buyer, payment_initiate
 from integration.services.keys import SCOPES, api_key_create
 from integration.services.webhooks import webhook_endpoint_create
 from messaging.models import (
@@ -100,6 +101,11 @@ class Record:
     instance: models.Model
     in_tenant_schema: bool
     secrets: tuple[str, ...]
+    url_value: str = ""  # what the route takes when it is not the primary key
+
+    @property
+    def in_url(self) -> str:
+        return self.url_value or str(self.instance.pk)
 
     def snapshot(self, a_tenant: Tenant, b_tenant: Tenant) -> tuple[Any, ...]:
         """Its row, and how many rows of its model each tenant has."""
@@ -162,6 +168,12 @@ def _objects_of(tenant: Tenant, owner: User) -> dict[str, Record]:
         created_by=owner,
     )
     sender = sender_id_request(tenant=tenant, name="SecretOfA", created_by=owner)
+    payment = payment_initiate(
+        tenant=tenant,
+        payment_method="mobile_money",
+        buyer=Buyer(name="a-payment-secret", email=owner.email, phone="+255712345678"),
+        credits=10,
+    )
     return {
         **{
             name: Record(instance, True, (f"a-{name.removesuffix('_id')}-secret",))
@@ -170,6 +182,8 @@ def _objects_of(tenant: Tenant, owner: User) -> dict[str, Record]:
         "key_id": Record(issued.api_key, False, ("a-key-secret", issued.api_key.key_prefix)),
         "endpoint_id": Record(endpoint, False, ("a-endpoint-secret", endpoint.secret)),
         "sender_id_pk": Record(sender, False, ("SecretOfA",)),
+        "transaction_id": Record(payment, False, ("a-payment-secret", payment.order_id)),
+        "order_id": Record(payment, False, ("a-payment-secret",), url_value=payment.order_id),
         "tenant_id": Record(tenant, False, (tenant.name, tenant.schema_name, owner.email)),
     }
 
@@ -226,7 +240,7 @@ def test_another_tenants_id_is_a_404_without_its_data(first, a, b, client_of, ro
     if missing := [name for name in route.ids if name not in first]:
         pytest.fail(f"{route.path}: no tenant-A object for {missing}; add one to _objects_of")
     records = [first[name] for name in route.ids]
-    url = route.url({name: str(first[name].instance.pk) for name in route.ids})
+    url = route.url({name: first[name].in_url for name in route.ids})
     secrets = {secret for record in records for secret in record.secrets}
     secrets |= {a.tenant.name, a.tenant.schema_name, a.owner.email}
     before = [record.snapshot(a.tenant, b.tenant) for record in records]

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
+from billing.services import sms_packages_seed
 from integration.selectors import api_keys_of
 from integration.services.keys import api_key_create
 from tenants.models import Tenant
@@ -12,7 +13,10 @@ from tenants.services import tenant_create
 
 
 class Command(BaseCommand):
-    help = "Create (once) an operator admin who owns a demo tenant, and print how to sign in."
+    help = (
+        "Create (once) an operator admin who owns a demo tenant and the default SMS packages, "
+        "and print how to sign in."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--email", default="admin@mifumo.local")
@@ -49,6 +53,7 @@ class Command(BaseCommand):
                 business_type="Retail",
                 contact_email=email,
             )
+        sms_packages_seed()
         base = settings.PUBLIC_BASE_URL
         api_key = self._demo_api_key(tenant, admin)
         self.stdout.write(

@@ -1,0 +1,183 @@
+"""Request and response shapes of the /api/billing/ routes."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from billing.models import CreditLedgerEntry, PaymentTransaction, SmsPackage
+
+Method = PaymentTransaction.Method
+Network = PaymentTransaction.Network
+
+
+class SmsPackageSerializer(serializers.ModelSerializer[SmsPackage]):
+    credits = serializers.IntegerField(read_only=True, help_text="sms_count plus bonus_sms")
+    unit_price = serializers.DecimalField(
+        max_digits=12, decimal_places=4, read_only=True, help_text="price / sms_count"
+    )
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
+    features = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = SmsPackage
+        fields = [
+            "id",
+            "name",
+            "sms_count",
+            "price",
+            "currency",
+            "bonus_sms",
+            "validity_days",
+            "is_active",
+            "credits",
+            "unit_price",
+            "package_type",
+            "is_popular",
+            "features",
+        ]
+        read_only_fields = fields
+
+
+class PurchaseSummarySerializer(serializers.Serializer[Any]):
+    package_name = serializers.CharField()
+    sms_count = serializers.IntegerField()
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
+
+
+class PaymentTransactionSerializer(serializers.ModelSerializer[PaymentTransaction]):
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
+    purchase = PurchaseSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = PaymentTransaction
+        fields = [
+            "id",
+            "order_id",
+            "amount",
+            "currency",
+            "status",
+            "payment_url",
+            "expires_at",
+            "provider",
+            "payment_method",
+            "mobile_money_provider",
+            "credits",
+            "bonus_credits",
+            "failure_reason",
+            "completed_at",
+            "created_at",
+            "purchase",
+        ]
+        read_only_fields = fields
+
+
+class PurchaseInputSerializer(serializers.Serializer[Any]):
+    package_id = serializers.UUIDField()
+    payment_method = serializers.ChoiceField(Method.choices)
+    provider = serializers.CharField(
+        required=False, allow_blank=True, max_length=16, help_text="The mobile money network"
+    )
+    phone_number = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    coupon_code = serializers.CharField(required=False, allow_blank=True, max_length=64)
+
+
+class InitiateInputSerializer(serializers.Serializer[Any]):
+    package_id = serializers.UUIDField(required=False)
+    credits = serializers.IntegerField(required=False, min_value=1, max_value=10_000_000)
+    buyer_name = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    buyer_email = serializers.EmailField(required=False, allow_blank=True)
+    buyer_phone = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    mobile_money_provider = serializers.ChoiceField(
+        Network.choices, required=False, allow_blank=True
+    )
+    payment_method = serializers.ChoiceField(Method.choices, default=Method.MOBILE_MONEY)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("package_id" in attrs) == ("credits" in attrs):
+            raise serializers.ValidationError(
+                {"package_id": ["Give a package_id or a number of credits, not both."]}
+            )
+        return attrs
+
+
+class ProviderSerializer(serializers.Serializer[Any]):
+    payment_method = serializers.ChoiceField(Method.choices)
+    provider = serializers.CharField(allow_blank=True, help_text="Empty when none is set up")
+    name = serializers.CharField()
+    currencies = serializers.ListField(child=serializers.CharField())
+    networks = serializers.ListField(child=serializers.DictField())
+    available = serializers.BooleanField()
+
+
+class ProviderListSerializer(serializers.ListSerializer[list[dict[str, Any]]]):
+    child = ProviderSerializer()
+
+
+class BalanceDetailSerializer(serializers.Serializer[Any]):
+    credits = serializers.IntegerField()
+    currency = serializers.CharField()
+    last_updated = serializers.DateTimeField(allow_null=True)
+
+
+class UsageSerializer(serializers.Serializer[Any]):
+    used_this_month = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+
+
+class CreditBalanceSerializer(serializers.Serializer[Any]):
+    credits = serializers.IntegerField()
+    total_purchased = serializers.IntegerField()
+    total_used = serializers.IntegerField()
+    last_updated = serializers.DateTimeField(allow_null=True)
+    balance = BalanceDetailSerializer()
+    usage = UsageSerializer()
+    next_expiry = serializers.DateTimeField(
+        allow_null=True, help_text="When the oldest expiring credits lapse (null: none expire)"
+    )
+
+
+class PurchaseHistoryQuerySerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(PaymentTransaction.Status.choices, required=False)
+    page = serializers.IntegerField(required=False, min_value=1)
+    page_size = serializers.IntegerField(required=False, min_value=1)
+
+
+class HistoryQuerySerializer(serializers.Serializer[Any]):
+    type = serializers.ChoiceField(["purchase", "payment", "usage"], required=False)
+    page = serializers.IntegerField(required=False, min_value=1)
+    page_size = serializers.IntegerField(required=False, min_value=1)
+
+
+class HistoryItemSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField()
+    type = serializers.ChoiceField(["purchase", "payment", "usage", "adjustment"])
+    kind = serializers.CharField(help_text="The ledger entry's kind, or the payment's status")
+    description = serializers.CharField(allow_blank=True)
+    credits = serializers.IntegerField()
+    balance_after = serializers.IntegerField(allow_null=True)
+    amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, coerce_to_string=False, allow_null=True
+    )
+    currency = serializers.CharField(allow_null=True)
+    reference = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+
+
+class CostQuerySerializer(serializers.Serializer[Any]):
+    message = serializers.CharField(max_length=10_000, trim_whitespace=False)
+    recipient_count = serializers.IntegerField(min_value=1, max_value=10_000_000, default=1)
+
+
+class CostSerializer(serializers.Serializer[Any]):
+    segments = serializers.IntegerField()
+    encoding = serializers.CharField()
+    characters = serializers.IntegerField()
+    recipient_count = serializers.IntegerField()
+    credits = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
+    price = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False)
+    currency = serializers.CharField()
+
+
+USAGE_KINDS: list[str] = [CreditLedgerEntry.Kind.RESERVE, CreditLedgerEntry.Kind.REFUND]
+PURCHASE_KINDS: list[str] = [CreditLedgerEntry.Kind.PURCHASE, CreditLedgerEntry.Kind.BONUS]

@@ -1,0 +1,36 @@
+from django.urls import path
+
+from billing import views
+
+urlpatterns = [
+    path("sms/packages/", views.SmsPackagesView.as_view(), name="billing-sms-packages"),
+    path("sms/purchase/", views.SmsPurchaseView.as_view(), name="billing-sms-purchase"),
+    path("sms/balance/", views.SmsBalanceView.as_view(), name="billing-sms-balance"),
+    path(
+        "sms/purchases/history/",
+        views.PurchaseHistoryView.as_view(),
+        name="billing-purchase-history",
+    ),
+    path(
+        "sms/cost-calculator/", views.CostCalculatorView.as_view(), name="billing-cost-calculator"
+    ),
+    path("history/", views.BillingHistoryView.as_view(), name="billing-history"),
+    path(
+        "payments/initiate/", views.PaymentInitiateView.as_view(), name="billing-payment-initiate"
+    ),
+    path(
+        "payments/transactions/<uuid:transaction_id>/status/",
+        views.PaymentStatusView.as_view(),
+        name="billing-payment-status",
+    ),
+    path(
+        "payments/verify/<str:order_id>/",
+        views.PaymentVerifyView.as_view(),
+        name="billing-payment-verify",
+    ),
+    path(
+        "payments/providers/",
+        views.PaymentProvidersView.as_view(),
+        name="billing-payment-providers",
+    ),
+]

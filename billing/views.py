@@ -1,0 +1,358 @@
+"""The dashboard's /api/billing/ routes: the package catalogue, buying credits and following a
+payment, the balance, the purchase and ledger history, and the cost of a send."""
+
+from typing import TYPE_CHECKING, Any, cast
+
+from django.conf import settings
+from drf_yasg import openapi
+from rest_framework import status
+from rest_framework.response import Response
+
+from billing import selectors
+from billing import serializers as s
+from billing.models import CreditLedgerEntry, PaymentTransaction
+from billing.payments.providers import payment_provider_for
+from billing.payments.services import Buyer, payment_initiate, payment_verify
+from mifumo.errors import ApplicationError, ErrorCode
+from mifumo.idempotency import idempotent
+from mifumo.openapi import api_doc, enveloped
+from mifumo.pagination import paginated
+from mifumo.permissions import require_manager
+from mifumo.phone import InvalidPhoneNumber, normalize_phone
+from mifumo.responses import envelope
+from mifumo.tenancy import TenantRequest
+from mifumo.validation import validated, validated_query
+from mifumo.views import TenantScopedView
+from sms.segments import segment_info
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+TAGS = ["billing"]
+Kind = CreditLedgerEntry.Kind
+Network = PaymentTransaction.Network
+
+
+def _transaction_data(payment: PaymentTransaction) -> dict[str, Any]:
+    return cast(dict[str, Any], s.PaymentTransactionSerializer(payment).data)
+
+
+class SmsPackagesView(TenantScopedView):
+    @api_doc(
+        summary="The SMS packages on sale, cheapest first (credits = sms_count + bonus_sms)",
+        responses={200: enveloped(s.SmsPackageSerializer, paginated=True)},
+        errors=(401, 403),
+        tags=TAGS,
+        paginated=True,
+    )
+    def get(self, request: TenantRequest) -> Response:
+        packages = selectors.sms_packages_on_sale()
+        return paginated(
+            request, packages, lambda page: s.SmsPackageSerializer(page, many=True).data, view=self
+        )
+
+
+def _buyer(request: TenantRequest, *, name: str, email: str, phone: str) -> Buyer:
+    user = cast("User", request.user)  # IsTenantMember: a signed-in member
+    raw_phone = phone or user.phone_number
+    try:
+        e164 = normalize_phone(raw_phone, request.tenant.country) if raw_phone else ""
+    except InvalidPhoneNumber as exc:
+        raise ApplicationError(
+            str(exc),
+            code=ErrorCode.INVALID_PHONE_FORMAT,
+            errors={"buyer_phone": [str(exc)]},
+        ) from exc
+    if not e164:
+        raise ApplicationError(
+            "A phone number pays by mobile money; give buyer_phone.",
+            code=ErrorCode.VALIDATION_ERROR,
+            errors={"buyer_phone": ["This field is required."]},
+        )
+    return Buyer(name=name or user.full_name or user.email, email=email or user.email, phone=e164)
+
+
+def _created(payment: PaymentTransaction) -> Response:
+    return envelope(
+        _transaction_data(payment),
+        message="Payment started: confirm it on your phone."
+        if payment.payment_method == "mobile_money"
+        else "Payment started.",
+        status=status.HTTP_201_CREATED,
+    )
+
+
+class SmsPurchaseView(TenantScopedView):
+    @api_doc(
+        summary=(
+            "Buy an SMS package (owners and admins): a pending payment, completed when the "
+            "provider confirms it; the credits and bonus then reach the balance"
+        ),
+        request=s.PurchaseInputSerializer,
+        responses={201: enveloped(s.PaymentTransactionSerializer)},
+        errors=(400, 401, 403, 404, 409, 422, 502),
+        tags=TAGS,
+    )
+    @idempotent
+    def post(self, request: TenantRequest) -> Response:
+        require_manager(request, "buy credits")
+        body = validated(s.PurchaseInputSerializer, request)
+        if body.get("coupon_code"):
+            raise ApplicationError(
+                "Coupons are not accepted yet.",
+                code=ErrorCode.VALIDATION_ERROR,
+                errors={"coupon_code": ["Coupons are not accepted yet."]},
+            )
+        network = body.get("provider", "")
+        payment = payment_initiate(
+            tenant=request.tenant,
+            payment_method=body["payment_method"],
+            buyer=_buyer(request, name="", email="", phone=body.get("phone_number", "")),
+            package=selectors.sms_package_get(package_id=body["package_id"]),
+            mobile_money_provider=network if network in Network.values else "",
+            created_by=cast("User", request.user),
+        )
+        return _created(payment)
+
+
+class PaymentInitiateView(TenantScopedView):
+    @api_doc(
+        summary=(
+            "Start a payment for a package or a number of credits (owners and admins); "
+            "follow it at transactions/{id}/status/"
+        ),
+        request=s.InitiateInputSerializer,
+        responses={201: enveloped(s.PaymentTransactionSerializer)},
+        errors=(400, 401, 403, 404, 409, 422, 502),
+        tags=TAGS,
+    )
+    @idempotent
+    def post(self, request: TenantRequest) -> Response:
+        require_manager(request, "buy credits")
+        body = validated(s.InitiateInputSerializer, request)
+        package_id = body.get("package_id")
+        payment = payment_initiate(
+            tenant=request.tenant,
+            payment_method=body["payment_method"],
+            buyer=_buyer(
+                request,
+                name=body.get("buyer_name", ""),
+                email=body.get("buyer_email", ""),
+                phone=body.get("buyer_phone", ""),
+            ),
+            package=selectors.sms_package_get(package_id=package_id) if package_id else None,
+            credits=body.get("credits"),
+            mobile_money_provider=body.get("mobile_money_provider", ""),
+            created_by=cast("User", request.user),
+        )
+        return _created(payment)
+
+
+class PaymentStatusView(TenantScopedView):
+    @api_doc(
+        summary="A payment's status as recorded (no call to the provider)",
+        responses={200: enveloped(s.PaymentTransactionSerializer)},
+        errors=(401, 403, 404),
+        tags=TAGS,
+    )
+    def get(self, request: TenantRequest, transaction_id: str) -> Response:
+        payment = selectors.payment_get(tenant_id=request.tenant.pk, transaction_id=transaction_id)
+        return envelope(_transaction_data(payment))
+
+
+class PaymentVerifyView(TenantScopedView):
+    @api_doc(
+        summary="A payment by its order id, after asking the provider while it is still pending",
+        responses={200: enveloped(s.PaymentTransactionSerializer)},
+        errors=(401, 403, 404),
+        tags=TAGS,
+    )
+    def get(self, request: TenantRequest, order_id: str) -> Response:
+        payment = selectors.payment_by_order_get(tenant_id=request.tenant.pk, order_id=order_id)
+        return envelope(_transaction_data(payment_verify(payment=payment)))
+
+
+class PaymentProvidersView(TenantScopedView):
+    @api_doc(
+        summary="How a tenant can pay here: each payment method, its provider and networks",
+        responses={200: enveloped(s.ProviderListSerializer)},
+        errors=(401, 403),
+        tags=TAGS,
+    )
+    def get(self, request: TenantRequest) -> Response:
+        networks = [{"id": value, "name": label} for value, label in Network.choices]
+        rows = []
+        for method, label in PaymentTransaction.Method.choices:
+            provider = payment_provider_for(method)
+            rows.append(
+                {
+                    "payment_method": method,
+                    "provider": provider.name if provider else "",
+                    "name": label,
+                    "currencies": list(provider.currencies) if provider else [],
+                    "networks": networks
+                    if method == PaymentTransaction.Method.MOBILE_MONEY
+                    else [],
+                    "available": provider is not None,
+                }
+            )
+        return envelope(s.ProviderListSerializer(rows).data)
+
+
+class SmsBalanceView(TenantScopedView):
+    rate_limit_scopes = ("balance",)
+
+    @api_doc(
+        summary="The tenant's credits, with what was bought and used in all and this month",
+        responses={200: enveloped(s.CreditBalanceSerializer)},
+        errors=(401, 403, 429),
+        tags=TAGS,
+    )
+    def get(self, request: TenantRequest) -> Response:
+        summary = selectors.credit_summary(tenant_id=request.tenant.pk)
+        data = {
+            **summary,
+            "balance": summary,
+            "usage": {
+                "used_this_month": summary["used_this_month"],
+                "remaining": summary["credits"],
+            },
+            "next_expiry": None,  # credits do not expire until the expiry job is built
+        }
+        return envelope(s.CreditBalanceSerializer(data).data)
+
+
+class PurchaseHistoryView(TenantScopedView):
+    @api_doc(
+        summary="The tenant's payments for credits, newest first (filter by status)",
+        responses={200: enveloped(s.PaymentTransactionSerializer, paginated=True)},
+        errors=(400, 401, 403),
+        tags=TAGS,
+        paginated=True,
+        manual_parameters=[
+            openapi.Parameter(
+                "status",
+                openapi.IN_QUERY,
+                "Only payments in this status",
+                type=openapi.TYPE_STRING,
+                enum=PaymentTransaction.Status.values,
+            )
+        ],
+    )
+    def get(self, request: TenantRequest) -> Response:
+        query = validated_query(s.PurchaseHistoryQuerySerializer, request)
+        payments = selectors.payments_of(tenant_id=request.tenant.pk, status=query.get("status"))
+        return paginated(
+            request,
+            payments,
+            lambda page: s.PaymentTransactionSerializer(page, many=True).data,
+            view=self,
+        )
+
+
+_ENTRY_TYPES = {
+    Kind.PURCHASE: "purchase",
+    Kind.BONUS: "purchase",
+    Kind.RESERVE: "usage",
+    Kind.REFUND: "usage",
+    Kind.ADJUSTMENT: "adjustment",
+}
+
+
+def _entry_item(entry: CreditLedgerEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "type": _ENTRY_TYPES[Kind(entry.kind)],
+        "kind": entry.kind,
+        "description": entry.reason or entry.get_kind_display(),
+        "credits": entry.credits,
+        "balance_after": entry.balance_after,
+        "amount": None,
+        "currency": None,
+        "reference": entry.reference,
+        "created_at": entry.created_at,
+    }
+
+
+def _payment_item(payment: PaymentTransaction) -> dict[str, Any]:
+    name = payment.package.name if payment.package else f"{payment.credits} credits"
+    return {
+        "id": payment.id,
+        "type": "payment",
+        "kind": payment.status,
+        "description": f"{name} by {payment.get_payment_method_display().lower()}",
+        "credits": payment.credits + payment.bonus_credits,
+        "balance_after": None,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "reference": payment.order_id,
+        "created_at": payment.created_at,
+    }
+
+
+class BillingHistoryView(TenantScopedView):
+    @api_doc(
+        summary=(
+            "The tenant's billing history, newest first: ledger entries (type=purchase: "
+            "purchases and bonuses; type=usage: sends and refunds) or its payments (type=payment)"
+        ),
+        responses={200: enveloped(s.HistoryItemSerializer, paginated=True)},
+        errors=(400, 401, 403),
+        tags=TAGS,
+        paginated=True,
+        manual_parameters=[
+            openapi.Parameter(
+                "type",
+                openapi.IN_QUERY,
+                "What to list (default: every ledger entry)",
+                type=openapi.TYPE_STRING,
+                enum=["purchase", "payment", "usage"],
+            )
+        ],
+    )
+    def get(self, request: TenantRequest) -> Response:
+        kind = validated_query(s.HistoryQuerySerializer, request).get("type")
+        tenant_id = request.tenant.pk
+        if kind == "payment":
+            payments = selectors.payments_of(tenant_id=tenant_id)
+            return paginated(
+                request,
+                payments,
+                lambda page: (
+                    s.HistoryItemSerializer(map(_payment_item, page or []), many=True).data
+                ),
+                view=self,
+            )
+        kinds = {"purchase": s.PURCHASE_KINDS, "usage": s.USAGE_KINDS}.get(kind or "")
+        entries = selectors.ledger_of(tenant_id=tenant_id, kinds=kinds)
+        return paginated(
+            request,
+            entries,
+            lambda page: s.HistoryItemSerializer(map(_entry_item, page or []), many=True).data,
+            view=self,
+        )
+
+
+class CostCalculatorView(TenantScopedView):
+    @api_doc(
+        summary="What sending `message` to `recipient_count` recipients costs (credits, money)",
+        responses={200: enveloped(s.CostSerializer)},
+        errors=(400, 401, 403),
+        tags=TAGS,
+        query_serializer=s.CostQuerySerializer,
+    )
+    def get(self, request: TenantRequest) -> Response:
+        query = validated_query(s.CostQuerySerializer, request)
+        info = segment_info(query["message"])
+        credits = info.segments * query["recipient_count"]
+        data = {
+            "segments": info.segments,
+            "encoding": info.encoding,
+            "characters": len(query["message"]),
+            "recipient_count": query["recipient_count"],
+            "credits": credits,
+            "unit_price": settings.SMS_CREDIT_PRICE,
+            "price": selectors.credits_cost(credits),
+            "currency": settings.SMS_CREDIT_CURRENCY,
+        }
+        return envelope(s.CostSerializer(data).data)
