@@ -1,5 +1,6 @@
 """Operators read balances and the ledger here; credits change only through credit_add.
-They manage the SMS packages (saved through sms_package_save) and read payments, which only
+They manage the SMS packages (saved through sms_package_save) and the coupons (through
+coupon_save; their uses are counted by orders only), and read payments, which only
 billing.payments.services changes."""
 
 from typing import Any, cast
@@ -9,7 +10,14 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from accounts.models import User
-from billing.models import CreditBalance, CreditLedgerEntry, PaymentTransaction, SmsPackage
+from billing.coupons import coupon_save
+from billing.models import (
+    Coupon,
+    CreditBalance,
+    CreditLedgerEntry,
+    PaymentTransaction,
+    SmsPackage,
+)
 from billing.selectors import credit_balance_get
 from billing.services import credit_add, sms_package_save
 from mifumo.errors import ApplicationError
@@ -150,6 +158,37 @@ class SmsPackageAdmin(admin.ModelAdmin[SmsPackage]):
         return False  # payments point to their package: retire one with is_active instead
 
 
+@admin.register(Coupon)
+class CouponAdmin(admin.ModelAdmin[Coupon]):
+    list_display = [
+        "code",
+        "discount_type",
+        "value",
+        "currency",
+        "valid_from",
+        "valid_until",
+        "uses",
+        "max_uses",
+        "is_active",
+        "is_public",
+    ]
+    list_filter = ["is_active", "is_public", "discount_type"]
+    search_fields = ["code", "description"]
+    filter_horizontal = ["packages"]
+    readonly_fields = ["uses"]
+
+    def save_model(self, request: HttpRequest, obj: Coupon, form: forms.Form, change: bool) -> None:
+        coupon_save(coupon=obj, packages=list(form.cleaned_data.get("packages", [])))
+
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm[Coupon], formsets: Any, change: bool
+    ) -> None:
+        """coupon_save has set the packages; the form must not write them a second time."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: Coupon | None = None) -> bool:
+        return False  # orders point to their coupon: retire one with is_active instead
+
+
 @admin.register(PaymentTransaction)
 class PaymentTransactionAdmin(admin.ModelAdmin[PaymentTransaction]):
     list_display = [
@@ -159,6 +198,8 @@ class PaymentTransactionAdmin(admin.ModelAdmin[PaymentTransaction]):
         "status",
         "amount",
         "currency",
+        "discount",
+        "coupon",
         "paid_amount",
         "provider",
         "payment_method",
@@ -167,7 +208,7 @@ class PaymentTransactionAdmin(admin.ModelAdmin[PaymentTransaction]):
     ]
     list_filter = ["status", "provider", "payment_method"]
     search_fields = ["order_id", "tenant__subdomain", "tenant__name", "provider_reference"]
-    list_select_related = ["tenant"]
+    list_select_related = ["tenant", "coupon"]
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -1,5 +1,5 @@
 """Prepaid SMS credits: one balance row per tenant and the ledger that explains it; the SMS
-packages tenants buy and the payments that buy them.
+packages tenants buy, the coupons that discount them and the payments that buy them.
 
 All live in the public schema. A credit is one SMS segment to one recipient. The balance is
 changed only by billing.services, under SELECT ... FOR UPDATE, and never goes below zero.
@@ -9,7 +9,10 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 
 
 class CreditBalance(models.Model):
@@ -136,6 +139,82 @@ class SmsPackage(models.Model):
         return (self.price / self.sms_count).quantize(Decimal("0.0001"))
 
 
+class Coupon(models.Model):
+    """A discount on an order for credits, global to all tenants (operators make them in the
+    admin, through billing.coupons.coupon_save).
+
+    Rules (billing.coupons.coupon_validate refuses each with 400 INVALID_COUPON):
+    - `code` is unique whatever its case, and matched whatever case is typed;
+    - it applies while `is_active` and `valid_from <= now < valid_until` (either end open);
+    - `percent` takes `value`% off the price (0 < value < 100: a free order is never made);
+      `fixed` takes `value` in `currency` off, for orders in that currency only;
+    - the charge never falls below MINIMUM_CHARGE: a larger discount is cut to fit;
+    - `packages`, when any are chosen, are the only ones it applies to (and never to credits
+      bought without a package);
+    - `uses` counts the orders made with it, all tenants together; each order takes one use, in
+      the transaction that makes the order, only while `uses < max_uses` (empty: no limit);
+    - `is_public` coupons are listed to every tenant; the others are never listed, only
+      accepted from whoever has the code.
+    """
+
+    MINIMUM_CHARGE = Decimal("1")
+
+    class DiscountType(models.TextChoices):
+        PERCENT = "percent", "Percent off"
+        FIXED = "fixed", "Amount off"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    code = models.CharField(max_length=40, help_text="Stored upper case; matched in any case")
+    description = models.CharField(max_length=255, blank=True)
+    discount_type = models.CharField(max_length=8, choices=DiscountType.choices)
+    value = models.DecimalField(
+        max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    currency = models.CharField(
+        max_length=3, blank=True, help_text="The currency of a fixed discount; empty for percent"
+    )
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    max_uses = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Orders it may discount, all tenants together; empty: any"
+    )
+    uses = models.PositiveIntegerField(default=0, editable=False)
+    is_active = models.BooleanField(default=True)
+    is_public = models.BooleanField(
+        default=False, help_text="Listed to every tenant; otherwise only its code admits it"
+    )
+    packages = models.ManyToManyField(
+        SmsPackage, blank=True, related_name="coupons", help_text="Empty: every package"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(Lower("code"), name="coupon_code_unique_any_case"),
+            models.CheckConstraint(condition=models.Q(value__gt=0), name="coupon_value_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(discount_type="percent") | models.Q(value__lt=100),
+                name="coupon_percent_below_100",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_uses__isnull=True)
+                | models.Q(uses__lte=models.F("max_uses")),
+                name="coupon_uses_within_max",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def clean(self) -> None:
+        if self.discount_type == self.DiscountType.FIXED and not self.currency:
+            raise ValidationError({"currency": "A fixed discount names its currency."})
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            raise ValidationError({"valid_until": "The end comes after the start."})
+
+
 class PaymentTransaction(models.Model):
     """One order for credits, paid through a provider (billing.payments).
 
@@ -183,8 +262,14 @@ class PaymentTransaction(models.Model):
     )
     credits = models.PositiveIntegerField()
     bonus_credits = models.PositiveIntegerField(default=0)
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    amount = models.DecimalField(
+        max_digits=12, decimal_places=2, help_text="What is charged: the price less the discount"
+    )
     currency = models.CharField(max_length=3)
+    coupon = models.ForeignKey(
+        Coupon, null=True, blank=True, on_delete=models.PROTECT, related_name="transactions"
+    )
+    discount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     provider = models.CharField(max_length=16, choices=Provider.choices)
     payment_method = models.CharField(max_length=16, choices=Method.choices)
     mobile_money_provider = models.CharField(max_length=16, choices=Network.choices, blank=True)

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from billing.models import CreditLedgerEntry, PaymentTransaction, SmsPackage
+from billing.models import Coupon, CreditLedgerEntry, PaymentTransaction, SmsPackage
 
 Method = PaymentTransaction.Method
 Network = PaymentTransaction.Network
@@ -46,6 +46,12 @@ class PurchaseSummarySerializer(serializers.Serializer[Any]):
 
 class PaymentTransactionSerializer(serializers.ModelSerializer[PaymentTransaction]):
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
+    discount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, coerce_to_string=False, help_text="The coupon's part"
+    )
+    coupon_code = serializers.CharField(
+        source="coupon.code", read_only=True, allow_null=True, default=None
+    )
     purchase = PurchaseSummarySerializer(read_only=True, allow_null=True)
 
     class Meta:
@@ -55,6 +61,8 @@ class PaymentTransactionSerializer(serializers.ModelSerializer[PaymentTransactio
             "order_id",
             "amount",
             "currency",
+            "discount",
+            "coupon_code",
             "status",
             "payment_url",
             "expires_at",
@@ -91,6 +99,7 @@ class InitiateInputSerializer(serializers.Serializer[Any]):
         Network.choices, required=False, allow_blank=True
     )
     payment_method = serializers.ChoiceField(Method.choices, default=Method.MOBILE_MONEY)
+    coupon_code = serializers.CharField(required=False, allow_blank=True, max_length=64)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("package_id" in attrs) == ("credits" in attrs):
@@ -98,6 +107,58 @@ class InitiateInputSerializer(serializers.Serializer[Any]):
                 {"package_id": ["Give a package_id or a number of credits, not both."]}
             )
         return attrs
+
+
+class CouponSerializer(serializers.ModelSerializer[Coupon]):
+    value = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
+    remaining_uses = serializers.SerializerMethodField(help_text="null: no limit")
+    package_ids: "serializers.PrimaryKeyRelatedField[SmsPackage]" = (
+        serializers.PrimaryKeyRelatedField(
+            source="packages", many=True, read_only=True, help_text="Empty: every package"
+        )
+    )
+
+    class Meta:
+        model = Coupon
+        fields = [
+            "code",
+            "description",
+            "discount_type",
+            "value",
+            "currency",
+            "valid_from",
+            "valid_until",
+            "remaining_uses",
+            "package_ids",
+        ]
+        read_only_fields = fields
+
+    def get_remaining_uses(self, coupon: Coupon) -> int | None:
+        return None if coupon.max_uses is None else max(0, coupon.max_uses - coupon.uses)
+
+
+class CouponValidateInputSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField(max_length=64)
+    package_id = serializers.UUIDField(required=False)
+
+
+class CouponCheckSerializer(serializers.Serializer[Any]):
+    valid = serializers.BooleanField()
+    coupon = CouponSerializer()
+    discount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        coerce_to_string=False,
+        allow_null=True,
+        help_text="Off the package's price (null without package_id)",
+    )
+    amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        coerce_to_string=False,
+        allow_null=True,
+        help_text="What the package would cost with it (null without package_id)",
+    )
 
 
 class ProviderSerializer(serializers.Serializer[Any]):

@@ -14,6 +14,8 @@ urlpatterns = [
     path(
         "sms/cost-calculator/", views.CostCalculatorView.as_view(), name="billing-cost-calculator"
     ),
+    path("coupons/", views.CouponsView.as_view(), name="billing-coupons"),
+    path("coupons/validate/", views.CouponValidateView.as_view(), name="billing-coupon-validate"),
     path("history/", views.BillingHistoryView.as_view(), name="billing-history"),
     path(
         "payments/initiate/", views.PaymentInitiateView.as_view(), name="billing-payment-initiate"

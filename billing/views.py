@@ -1,5 +1,5 @@
-"""The dashboard's /api/billing/ routes: the package catalogue, buying credits and following a
-payment, the balance, the purchase and ledger history, and the cost of a send."""
+"""The dashboard's /api/billing/ routes: the package catalogue, coupons, buying credits and
+following a payment, the balance, the purchase and ledger history, and the cost of a send."""
 
 from typing import TYPE_CHECKING, Any, cast
 
@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from billing import selectors
 from billing import serializers as s
+from billing.coupons import coupon_discount, coupon_validate, coupons_listed
 from billing.models import CreditLedgerEntry, PaymentTransaction
 from billing.payments.providers import payment_provider_for
 from billing.payments.services import Buyer, payment_initiate, payment_verify
@@ -97,12 +98,6 @@ class SmsPurchaseView(TenantScopedView):
     def post(self, request: TenantRequest) -> Response:
         require_manager(request, "buy credits")
         body = validated(s.PurchaseInputSerializer, request)
-        if body.get("coupon_code"):
-            raise ApplicationError(
-                "Coupons are not accepted yet.",
-                code=ErrorCode.VALIDATION_ERROR,
-                errors={"coupon_code": ["Coupons are not accepted yet."]},
-            )
         network = body.get("provider", "")
         payment = payment_initiate(
             tenant=request.tenant,
@@ -110,6 +105,7 @@ class SmsPurchaseView(TenantScopedView):
             buyer=_buyer(request, name="", email="", phone=body.get("phone_number", "")),
             package=selectors.sms_package_get(package_id=body["package_id"]),
             mobile_money_provider=network if network in Network.values else "",
+            coupon_code=body.get("coupon_code", ""),
             created_by=cast("User", request.user),
         )
         return _created(payment)
@@ -143,9 +139,56 @@ class PaymentInitiateView(TenantScopedView):
             package=selectors.sms_package_get(package_id=package_id) if package_id else None,
             credits=body.get("credits"),
             mobile_money_provider=body.get("mobile_money_provider", ""),
+            coupon_code=body.get("coupon_code", ""),
             created_by=cast("User", request.user),
         )
         return _created(payment)
+
+
+class CouponsView(TenantScopedView):
+    @api_doc(
+        summary=(
+            "The public coupons a tenant may use now (active, in their window, not used up); "
+            "coupons that are not public are never listed, only accepted by their code"
+        ),
+        responses={200: enveloped(s.CouponSerializer, paginated=True)},
+        errors=(401, 403),
+        tags=TAGS,
+        paginated=True,
+    )
+    def get(self, request: TenantRequest) -> Response:
+        return paginated(
+            request,
+            coupons_listed(),
+            lambda page: s.CouponSerializer(page, many=True).data,
+            view=self,
+        )
+
+
+class CouponValidateView(TenantScopedView):
+    @api_doc(
+        summary=(
+            "Whether a coupon code applies now (to package_id when given, with the discount and "
+            "the amount to pay); 400 INVALID_COUPON says why not. No use is taken"
+        ),
+        request=s.CouponValidateInputSerializer,
+        responses={200: enveloped(s.CouponCheckSerializer)},
+        errors=(400, 401, 403, 404),
+        tags=TAGS,
+    )
+    def post(self, request: TenantRequest) -> Response:
+        body = validated(s.CouponValidateInputSerializer, request)
+        package_id = body.get("package_id")
+        package = selectors.sms_package_get(package_id=package_id) if package_id else None
+        coupon = coupon_validate(code=body["code"], package=package)
+        discount = coupon_discount(coupon=coupon, price=package.price) if package else None
+        data = {
+            "valid": True,
+            "coupon": coupon,
+            "discount": discount.discount if discount else None,
+            "amount": discount.amount if discount else None,
+        }
+        return envelope(s.CouponCheckSerializer(data).data, message="The coupon applies.")
 
 
 class PaymentStatusView(TenantScopedView):

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework import status as http_status
 
+from billing.coupons import coupon_apply, coupon_release, coupon_use
 from billing.models import CreditLedgerEntry, PaymentTransaction, SmsPackage
 from billing.payments.providers import get_payment_provider, payment_provider_for
 from billing.payments.providers.base import PaymentOrder, PaymentState, PaymentStatus
@@ -71,10 +72,15 @@ def payment_initiate(
     package: SmsPackage | None = None,
     credits: int | None = None,
     mobile_money_provider: str = "",
+    coupon_code: str = "",
     created_by: "User | None" = None,
 ) -> PaymentTransaction:
     """Make a pending order for a package (or for `credits` at SMS_CREDIT_PRICE) and ask the
-    provider to collect it. A provider that refuses the order for good fails it (502)."""
+    provider to collect it. A provider that refuses the order for good fails it (502).
+
+    With `coupon_code` the order is charged the price less the coupon's discount (400
+    INVALID_COUPON when it does not apply) and takes one of its uses in the transaction that
+    makes it; the credits are the package's whatever the discount."""
     provider = payment_provider_for(payment_method)
     if provider is None:
         raise ApplicationError(
@@ -106,23 +112,33 @@ def payment_initiate(
             code=ErrorCode.VALIDATION_ERROR,
             errors={"package_id": [f"This package is priced in {currency}."]},
         )
-    payment = PaymentTransaction.objects.create(
-        tenant=tenant,
-        order_id=_new_order_id(),
-        package=package,
-        credits=bought,
-        bonus_credits=bonus,
-        amount=amount,
-        currency=currency,
-        provider=provider.name,
-        payment_method=payment_method,
-        mobile_money_provider=mobile_money_provider,
-        buyer_name=buyer.name[:150],
-        buyer_email=buyer.email,
-        buyer_phone=buyer.phone,
-        created_by=created_by,
-        expires_at=timezone.now() + timedelta(minutes=settings.PAYMENT_EXPIRY_MINUTES),
+    discount = (
+        coupon_apply(code=coupon_code, price=amount, currency=currency, package=package)
+        if coupon_code.strip()
+        else None
     )
+    with transaction.atomic():
+        if discount is not None:
+            coupon_use(coupon_id=discount.coupon.pk)
+        payment = PaymentTransaction.objects.create(
+            tenant=tenant,
+            order_id=_new_order_id(),
+            package=package,
+            credits=bought,
+            bonus_credits=bonus,
+            amount=discount.amount if discount else amount,
+            currency=currency,
+            coupon=discount.coupon if discount else None,
+            discount=discount.discount if discount else Decimal("0"),
+            provider=provider.name,
+            payment_method=payment_method,
+            mobile_money_provider=mobile_money_provider,
+            buyer_name=buyer.name[:150],
+            buyer_email=buyer.email,
+            buyer_phone=buyer.phone,
+            created_by=created_by,
+            expires_at=timezone.now() + timedelta(minutes=settings.PAYMENT_EXPIRY_MINUTES),
+        )
     # Outside any transaction: the order is committed before the provider hears of it, so a
     # callback that arrives at once finds it.
     webhook_url = settings.PUBLIC_BASE_URL.rstrip("/") + WEBHOOK_PATHS.get(provider.name, "/")
@@ -137,7 +153,9 @@ def payment_initiate(
             setattr(payment, name, value)
         _verify_later(payment, provider.name)
         return payment
-    payment_fail(transaction_id=payment.pk, reason=started.error)
+    with transaction.atomic():  # nothing was charged: the coupon's use goes back with it
+        if payment_fail(transaction_id=payment.pk, reason=started.error) and payment.coupon_id:
+            coupon_release(coupon_id=payment.coupon_id)
     raise ApplicationError(
         "The payment provider refused the payment; nothing was charged.",
         code=ErrorCode.PAYMENT_PROVIDER_ERROR,

@@ -195,7 +195,7 @@ def test_input_is_checked(api, a, business):
     bad_phone = {"package_id": str(business.pk), "buyer_phone": "12"}
     assert_error(owner.post(INITIATE, bad_phone, format="json"), 400, "INVALID_PHONE_FORMAT")
     coupon = {"package_id": str(business.pk), "payment_method": "card", "coupon_code": "X"}
-    assert_error(owner.post(PURCHASE, coupon, format="json"), 400, "VALIDATION_ERROR")
+    assert_error(owner.post(PURCHASE, coupon, format="json"), 400, "INVALID_COUPON")
     assert PaymentTransaction.objects.count() == 0
 
 
