@@ -57,6 +57,7 @@ bench: migrate
 	$(BIN)/python bench/foundation.py
 	$(BIN)/python bench/audience.py
 	$(BIN)/python bench/sending.py
+	$(BIN)/python bench/payments.py
 	$(BIN)/python bench/campaigns.py
 	BENCH_RECIPIENTS=1000000 $(BIN)/python bench/campaigns.py
 

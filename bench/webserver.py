@@ -10,8 +10,11 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def gunicorn_start(*, port: int, env: dict, workers: int = 2, threads: int = 1) -> subprocess.Popen:
-    """gunicorn serving mifumo on 127.0.0.1:`port`, returned once /api/health/ answers."""
+def gunicorn_start(
+    *, port: int, env: dict, workers: int = 2, threads: int = 1, stderr: int | None = None
+) -> subprocess.Popen:
+    """gunicorn serving mifumo on 127.0.0.1:`port`, returned once /api/health/ answers; its
+    log goes to `stderr` (a file descriptor; the benchmark's own by default)."""
     server = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),
@@ -27,6 +30,7 @@ def gunicorn_start(*, port: int, env: dict, workers: int = 2, threads: int = 1) 
         ],
         cwd=ROOT,
         env=env,
+        stderr=stderr,
     )
     for _ in range(200):
         try:

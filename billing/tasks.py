@@ -1,7 +1,9 @@
-"""Tasks of the billing app: asking a provider about an order, and expiring unpaid ones."""
+"""Tasks of the billing app: asking a provider about an order, expiring unpaid ones, and the
+daily check that every balance equals its ledger."""
 
 from celery import shared_task
 
+from billing.integrity import ledger_integrity_check
 from billing.models import PaymentTransaction
 from billing.payments import services
 from mifumo.periodic import cron_task
@@ -18,3 +20,8 @@ def payment_verify_task(transaction_id: str) -> str | None:
 @cron_task(time_limit=60)
 def payments_expire() -> int:
     return services.payments_expire()
+
+
+@cron_task(time_limit=600)
+def ledger_integrity_check_task() -> int:
+    return len(ledger_integrity_check())

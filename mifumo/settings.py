@@ -273,6 +273,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30,
     },
     "billing-payments-expire": {"task": "billing.tasks.payments_expire", "schedule": 60},
+    "billing-ledger-integrity-check": {
+        "task": "billing.tasks.ledger_integrity_check_task",
+        "schedule": 60 * 60 * 24,
+    },
 }
 
 # --- SMS

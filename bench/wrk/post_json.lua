@@ -1,4 +1,5 @@
--- POST JSON bodies read from BODY_FILE (one per line) with the Authorization header from AUTH.
+-- POST JSON bodies read from BODY_FILE (one per line) with the Authorization header from AUTH
+-- (and any one other header from HEADER).
 -- Threads take turns through the file (thread n sends bodies n, n+T, n+2T, ...), so no body
 -- is sent twice until the file is used up. Prints latency percentiles and errors at the end.
 local threads = 0
@@ -16,6 +17,11 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 if os.getenv("AUTH") and os.getenv("AUTH") ~= "" then
   wrk.headers["Authorization"] = os.getenv("AUTH")
+end
+-- One more header, "Name: value" in HEADER (a provider's key on its callbacks).
+if os.getenv("HEADER") and os.getenv("HEADER") ~= "" then
+  local name, value = os.getenv("HEADER"):match("^([^:]+):%s*(.*)$")
+  wrk.headers[name] = value
 end
 
 request = function()
