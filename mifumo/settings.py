@@ -362,6 +362,21 @@ ZENOPAY_BASE_URL = env.str("ZENOPAY_BASE_URL", default="https://zenoapi.com/api/
 ZENOPAY_TIMEOUT_SECONDS = env.float("ZENOPAY_TIMEOUT_SECONDS", default=15.0)
 if PAYMENT_PROVIDER == "zenopay" and not ZENOPAY_API_KEY and not DEBUG:
     raise ImproperlyConfigured("PAYMENT_PROVIDER=zenopay needs ZENOPAY_API_KEY.")
+# Cards go through Stripe Checkout when STRIPE_SECRET_KEY is set. STRIPE_API_BASE only points
+# the client at a fake (tests/fakes/stripe.py); events to /webhooks/stripe/ are verified with
+# STRIPE_WEBHOOK_SECRET (the endpoint's whsec_... signing secret).
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=30.0)
+if STRIPE_SECRET_KEY and not STRIPE_WEBHOOK_SECRET and not DEBUG:
+    raise ImproperlyConfigured("STRIPE_SECRET_KEY needs STRIPE_WEBHOOK_SECRET too.")
+
+# --- Invoices (billing.invoices): package prices include VAT (Tanzania's standard rate, 18%).
+BILLING_TAX_RATE = Decimal(env.str("BILLING_TAX_RATE", default="0.18"))
+BILLING_SELLER_NAME = env.str("BILLING_SELLER_NAME", default="Mifumo Technologies Ltd")
+BILLING_SELLER_ADDRESS = env.str("BILLING_SELLER_ADDRESS", default="Dar es Salaam, Tanzania")
+BILLING_SELLER_TIN = env.str("BILLING_SELLER_TIN", default="")
 
 # --- Outbound webhooks (integration.services.webhooks, mifumo.outbound_http)
 # Customer URLs on loopback, private, link-local or metadata addresses are refused unless this

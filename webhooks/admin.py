@@ -1,13 +1,13 @@
-"""Operators read provider status reports and payment callbacks as received (and what became
-of them). They are written only by the callback pipeline (webhooks.services), so these pages
-are read-only."""
+"""Operators read provider status reports, payment callbacks and Stripe events as received
+(and what became of them). They are written only by the callback pipeline (webhooks.services),
+so these pages are read-only."""
 
 from django.contrib import admin
 
 from messaging.models import Message
 from sms.admin import ChoicesFilter, ProviderFilter
 from tenants.admin_scope import ReadOnlyAdmin
-from webhooks.models import PaymentCallback, StatusEvent
+from webhooks.models import PaymentCallback, StatusEvent, StripeEvent
 
 
 class ReportedStatusFilter(ChoicesFilter):
@@ -52,3 +52,10 @@ class PaymentCallbackAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["state", "provider"]
     search_fields = ["=order_id", "reference"]
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "event_type", "order_id", "state", "livemode", "processed_at"]
+    list_filter = ["state", "event_type"]
+    search_fields = ["=event_id", "=order_id", "=object_id"]

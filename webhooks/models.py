@@ -78,3 +78,36 @@ class PaymentCallback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.order_id} {self.payment_status} ({self.state})"
+
+
+class StripeEvent(models.Model):
+    """One verified Stripe webhook event, stored once by its id (Stripe retries and replays).
+
+    State: pending -> applied | unmatched | ignored. A Checkout Session's events name the order
+    (metadata order_id, else client_reference_id); applying a paid one asks Stripe for the
+    session (billing.payments.services.payment_verify): the event itself grants nothing.
+    Subscription and invoice events are kept but ignored: subscriptions are not sold yet.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPLIED = "applied", "Applied"
+        UNMATCHED = "unmatched", "Unmatched"
+        IGNORED = "ignored", "Ignored"
+
+    id = models.BigAutoField(primary_key=True)
+    event_id = models.CharField(max_length=255, unique=True)
+    event_type = models.CharField(max_length=100)
+    order_id = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=255, blank=True)
+    livemode = models.BooleanField(default=False)
+    payload = models.JSONField(default=dict)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id} ({self.state})"

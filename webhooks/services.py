@@ -1,5 +1,6 @@
 """Storing provider status reports as they arrive, and applying them in batches; storing
-payment callbacks once each, and applying each by asking the provider (billing.payments).
+payment callbacks (and Stripe events) once each, and applying each by asking the provider
+(billing.payments).
 
 Callbacks answer as soon as their reports are stored (one INSERT); a task applies pending
 reports a moment later, grouped by tenant, through messaging.status_reports (one set-based
@@ -21,13 +22,13 @@ from django_redis import get_redis_connection
 from django_tenants.utils import get_tenant_model, tenant_context
 
 from billing.payments.providers.base import PaymentCallback as ParsedPaymentCallback
-from billing.payments.services import payment_verify
+from billing.payments.services import payment_fail, payment_verify
 from billing.selectors import payment_for_callback
 from messaging.status_reports import message_status_reports_apply
 from mifumo.principals import shared_key
 from sms.models import CallbackRoute
 from sms.providers.base import StatusReport
-from webhooks.models import PaymentCallback, StatusEvent
+from webhooks.models import PaymentCallback, StatusEvent, StripeEvent
 
 _KICK_KEY = shared_key("webhooks", "status-events", "kick")
 
@@ -212,4 +213,75 @@ def payment_callback_apply(*, callback_id: int) -> str | None:
         payment_verify(payment=payment)
         state = PaymentCallback.State.APPLIED
     PaymentCallback.objects.filter(pk=callback_id).update(state=state, processed_at=timezone.now())
+    return state
+
+
+# Stripe events that settle a one-off Checkout Session, and those that end it unpaid.
+STRIPE_PAID_EVENTS = frozenset(
+    {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
+)
+STRIPE_UNPAID_EVENTS = frozenset(
+    {"checkout.session.expired", "checkout.session.async_payment_failed"}
+)
+
+_STORE_STRIPE_SQL = """
+INSERT INTO webhooks_stripeevent (event_id, event_type, order_id, object_id, livemode, payload,
+    state, received_at)
+VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s, now())
+ON CONFLICT (event_id) DO NOTHING
+RETURNING id
+"""
+
+
+def stripe_event_store(
+    *, event: dict[str, Any], callback: ParsedPaymentCallback | None, payload: str
+) -> None:
+    """Keep a verified Stripe event once by its id (a replay stores nothing and starts nothing)
+    and have it applied in a task, so Stripe is answered at once. `callback` is the order its
+    Checkout Session names, if any; `payload` is the body as JSON text."""
+    from webhooks.tasks import stripe_event_apply_task
+
+    data = event.get("data")
+    event_object = data.get("object") if isinstance(data, dict) else None
+    object_id = event_object.get("id") if isinstance(event_object, dict) else None
+    params: list[Any] = [
+        str(event["id"])[:255],
+        str(event.get("type") or "")[:100],
+        callback.order_id if callback else "",
+        str(object_id or "")[:255],
+        event.get("livemode") is True,
+        payload,
+        StripeEvent.State.PENDING,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_STORE_STRIPE_SQL, params)
+        row = cursor.fetchone()
+    if row is not None:
+        stored_id = row[0]
+        transaction.on_commit(lambda: stripe_event_apply_task.delay(stored_id))
+
+
+def stripe_event_apply(*, stored_id: int) -> str | None:
+    """Apply a stored Stripe event; returns its state (None when it was already processed).
+
+    A paid checkout is confirmed only by Stripe's answer about the session (payment_verify);
+    one that ended unpaid fails its order, which grants nothing. Other events are ignored."""
+    event = StripeEvent.objects.filter(pk=stored_id, state=StripeEvent.State.PENDING).first()
+    if event is None:
+        return None
+    state = StripeEvent.State.IGNORED
+    if event.event_type in STRIPE_PAID_EVENTS | STRIPE_UNPAID_EVENTS:
+        payment = (
+            payment_for_callback(provider="stripe", order_id=event.order_id)
+            if event.order_id
+            else None
+        )
+        state = StripeEvent.State.UNMATCHED
+        if payment is not None:
+            if event.event_type in STRIPE_PAID_EVENTS:
+                payment_verify(payment=payment)
+            else:
+                payment_fail(transaction_id=payment.pk, reason=f"Stripe: {event.event_type}")
+            state = StripeEvent.State.APPLIED
+    StripeEvent.objects.filter(pk=stored_id).update(state=state, processed_at=timezone.now())
     return state

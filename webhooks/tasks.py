@@ -1,4 +1,5 @@
-"""Tasks of the webhooks app: applying stored provider status reports and payment callbacks."""
+"""Tasks of the webhooks app: applying stored provider status reports, payment callbacks and
+Stripe events."""
 
 from celery import shared_task
 
@@ -13,3 +14,8 @@ def status_events_process() -> dict[str, int]:
 @shared_task
 def payment_callback_apply_task(callback_id: int) -> str | None:
     return services.payment_callback_apply(callback_id=callback_id)
+
+
+@shared_task
+def stripe_event_apply_task(stored_id: int) -> str | None:
+    return services.stripe_event_apply(stored_id=stored_id)

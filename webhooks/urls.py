@@ -6,4 +6,5 @@ urlpatterns = [
     path("beem/dlr/<str:token>/", views.beem_delivery_report, name="beem-dlr"),
     path("twilio/status/", views.twilio_status, name="twilio-status"),
     path("zenopay/", views.zenopay_callback, name="zenopay-callback"),
+    path("stripe/", views.stripe_webhook, name="stripe-webhook"),
 ]

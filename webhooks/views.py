@@ -12,11 +12,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from billing.payments.providers import get_payment_provider
+from billing.payments.providers.stripe import SIGNATURE_HEADER, StripeProvider
 from billing.payments.providers.zenopay import API_KEY_HEADER
 from mifumo.errors import ApplicationError, ErrorCode, error_body
 from mifumo.input_limits import json_loads_bounded
 from sms.providers import get_provider
-from webhooks.services import payment_callback_store, status_events_store
+from webhooks.services import payment_callback_store, status_events_store, stripe_event_store
 
 logger = logging.getLogger(__name__)
 
@@ -103,4 +104,28 @@ def zenopay_callback(request):
     if callback is None:
         return _error("Expected an object with an order_id.", ErrorCode.MALFORMED_REQUEST, 400)
     payment_callback_store(provider=provider.name, callback=callback, payload=body)
+    return _ok(1)
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request):
+    """Stripe signs each event (Stripe-Signature over the timestamp and the raw body). A
+    verified event is only stored, once by its id: the task that applies it asks Stripe for the
+    Checkout Session before anything is credited. 400 for what does not verify, as Stripe
+    expects, so it retries nothing forged."""
+    provider = StripeProvider()
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    if not provider.event_verified(request.body, signature):
+        return _error("Invalid or expired Stripe signature.", ErrorCode.INVALID_SIGNATURE, 400)
+    try:
+        body = request.body.decode()
+        event = json_loads_bounded(body)
+    except ValueError:
+        return _error("The body is not JSON.", ErrorCode.MALFORMED_REQUEST, 400)
+    except ApplicationError as exc:
+        return _error(exc.message, exc.code, 400)
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:
+        return _error("Expected a Stripe event.", ErrorCode.MALFORMED_REQUEST, 400)
+    stripe_event_store(event=event, callback=provider.callback_parse(event), payload=body)
     return _ok(1)

@@ -3,9 +3,9 @@ out of `pending` (its docstring lists the states).
 
 Credits are granted exactly once per paid order whatever arrives twice, late or out of order:
 payment_confirm moves the order in one conditional UPDATE ... WHERE status = pending RETURNING,
-and writes the purchase and bonus entries in the same transaction, which a unique index on
-(payment, kind) backs. Nothing is granted on a callback's word or a "pending" answer: only a
-provider's status answer (payment_verify) confirms.
+and writes the purchase and bonus entries (and the invoice) in the same transaction, which a
+unique index on (payment, kind) backs. Nothing is granted on a callback's word or a "pending"
+answer: only a provider's status answer (payment_verify) confirms.
 """
 
 import logging
@@ -21,6 +21,7 @@ from django.utils import timezone
 from rest_framework import status as http_status
 
 from billing.coupons import coupon_apply, coupon_release, coupon_use
+from billing.invoices import invoice_create_for
 from billing.models import CreditLedgerEntry, PaymentTransaction, SmsPackage
 from billing.payments.providers import get_payment_provider, payment_provider_for
 from billing.payments.providers.base import PaymentOrder, PaymentState, PaymentStatus
@@ -57,6 +58,7 @@ def _order_of(payment: PaymentTransaction) -> PaymentOrder:
         buyer_email=payment.buyer_email,
         phone=payment.buyer_phone,
         started_at=payment.created_at,
+        provider_reference=payment.provider_reference,
     )
 
 
@@ -252,6 +254,7 @@ def payment_confirm(
             reason="Package bonus",
             payment_id=transaction_id,
         )
+    invoice_create_for(payment_id=transaction_id)
     return new_status
 
 

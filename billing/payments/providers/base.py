@@ -26,7 +26,8 @@ class PaymentState(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PaymentOrder:
-    """An order as a provider needs it. `started_at` is when it was made; `phone` is E.164."""
+    """An order as a provider needs it. `started_at` is when it was made; `phone` is E.164;
+    `provider_reference` is what the provider named it when it was started (Stripe's session)."""
 
     order_id: str
     amount: Decimal
@@ -35,6 +36,7 @@ class PaymentOrder:
     buyer_email: str
     phone: str
     started_at: datetime
+    provider_reference: str = ""
 
 
 @dataclass(frozen=True, slots=True)
