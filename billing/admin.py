@@ -1,7 +1,7 @@
 """Operators read balances and the ledger here; credits change only through credit_add.
 They manage the SMS packages (saved through sms_package_save) and the coupons (through
 coupon_save; their uses are counted by orders only), and read payments, which only
-billing.payments.services changes."""
+billing.payments.services changes, and the invoices it makes."""
 
 from typing import Any, cast
 
@@ -15,6 +15,7 @@ from billing.models import (
     Coupon,
     CreditBalance,
     CreditLedgerEntry,
+    Invoice,
     PaymentTransaction,
     SmsPackage,
 )
@@ -222,4 +223,22 @@ class PaymentTransactionAdmin(admin.ModelAdmin[PaymentTransaction]):
     def has_delete_permission(
         self, request: HttpRequest, obj: PaymentTransaction | None = None
     ) -> bool:
+        return False
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin[Invoice]):
+    list_display = ["number", "issued_at", "tenant", "buyer_name", "total", "tax", "currency"]
+    list_filter = ["year", "currency"]
+    search_fields = ["number", "payment__order_id", "tenant__subdomain", "tenant__name"]
+    list_select_related = ["tenant"]
+    date_hierarchy = "issued_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
         return False

@@ -241,6 +241,7 @@ class PaymentTransaction(models.Model):
     class Provider(models.TextChoices):
         SANDBOX = "sandbox", "Sandbox"
         ZENOPAY = "zenopay", "ZenoPay"
+        STRIPE = "stripe", "Stripe"
 
     class Method(models.TextChoices):
         MOBILE_MONEY = "mobile_money", "Mobile money"
@@ -318,3 +319,61 @@ class PaymentTransaction(models.Model):
             "sms_count": self.package.sms_count,
             "price": self.package.price,
         }
+
+
+class InvoiceCounter(models.Model):
+    """The last invoice number given in a year. billing.invoices takes the next one with an
+    UPDATE that holds this row's lock until the paying transaction ends, so numbers follow one
+    another without a gap: a rolled-back completion gives its number back."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"
+
+
+class Invoice(models.Model):
+    """The invoice of one completed payment, made in the transaction that completes it
+    (billing.invoices.invoice_create_for) and never changed after.
+
+    `number` is "MF-<year>-<six digits>", consecutive within the year it was issued in.
+    Prices include VAT: `total` is what was paid, `subtotal` the price before the coupon's
+    `discount`, and `tax` the part of `total` that is VAT at `tax_rate`
+    (total * rate / (1 + rate), to the cent). `lines` are what was bought:
+    [{description, quantity, unit_price, amount}], amounts as strings of decimals.
+    """
+
+    class Status(models.TextChoices):
+        PAID = "paid", "Paid"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # A completed payment is never deleted: its ledger entries protect it.
+    payment = models.OneToOneField(
+        PaymentTransaction, on_delete=models.CASCADE, related_name="invoice"
+    )
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="invoices")
+    number = models.CharField(max_length=32, unique=True)
+    year = models.PositiveSmallIntegerField()
+    sequence = models.PositiveIntegerField()
+    issued_at = models.DateTimeField()
+    buyer_name = models.CharField(max_length=150, blank=True)
+    buyer_email = models.EmailField(blank=True)
+    lines = models.JSONField(default=list)
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2)
+    discount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=4)
+    tax = models.DecimalField(max_digits=12, decimal_places=2, help_text="Included in total")
+    total = models.DecimalField(max_digits=12, decimal_places=2, help_text="What was paid")
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PAID)
+
+    class Meta:
+        ordering = ["-issued_at", "-sequence"]
+        indexes = [models.Index(fields=["tenant", "-issued_at"], name="invoice_tenant")]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "sequence"], name="invoice_sequence_per_year")
+        ]
+
+    def __str__(self) -> str:
+        return self.number

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from billing.models import Coupon, CreditLedgerEntry, PaymentTransaction, SmsPackage
+from billing.models import Coupon, CreditLedgerEntry, Invoice, PaymentTransaction, SmsPackage
 
 Method = PaymentTransaction.Method
 Network = PaymentTransaction.Network
@@ -242,3 +242,58 @@ class CostSerializer(serializers.Serializer[Any]):
 
 USAGE_KINDS: list[str] = [CreditLedgerEntry.Kind.RESERVE, CreditLedgerEntry.Kind.REFUND]
 PURCHASE_KINDS: list[str] = [CreditLedgerEntry.Kind.PURCHASE, CreditLedgerEntry.Kind.BONUS]
+
+
+class InvoiceLineSerializer(serializers.Serializer[Any]):
+    description = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=14, decimal_places=4, coerce_to_string=False)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
+
+
+class InvoiceSerializer(serializers.ModelSerializer[Invoice]):
+    lines = InvoiceLineSerializer(many=True, read_only=True)
+    subtotal = serializers.DecimalField(
+        max_digits=12, decimal_places=2, coerce_to_string=False, help_text="Before the discount"
+    )
+    discount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, coerce_to_string=False, help_text="The coupon's part"
+    )
+    coupon_code = serializers.CharField(
+        source="payment.coupon.code", read_only=True, allow_null=True, default=None
+    )
+    tax_rate = serializers.DecimalField(max_digits=5, decimal_places=4, coerce_to_string=False)
+    tax = serializers.DecimalField(
+        max_digits=12, decimal_places=2, coerce_to_string=False, help_text="VAT, included in total"
+    )
+    tax_included = serializers.BooleanField(
+        default=True, read_only=True, help_text="Prices include the tax"
+    )
+    total = serializers.DecimalField(
+        max_digits=12, decimal_places=2, coerce_to_string=False, help_text="What was paid"
+    )
+    transaction_id = serializers.UUIDField(source="payment_id", read_only=True)
+    order_id = serializers.CharField(source="payment.order_id", read_only=True)
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id",
+            "number",
+            "status",
+            "issued_at",
+            "buyer_name",
+            "buyer_email",
+            "lines",
+            "subtotal",
+            "discount",
+            "coupon_code",
+            "tax_rate",
+            "tax",
+            "tax_included",
+            "total",
+            "currency",
+            "transaction_id",
+            "order_id",
+        ]
+        read_only_fields = fields

@@ -30,6 +30,13 @@ urlpatterns = [
         views.PaymentVerifyView.as_view(),
         name="billing-payment-verify",
     ),
+    path("invoices/", views.InvoicesView.as_view(), name="billing-invoices"),
+    path("invoices/<uuid:invoice_id>/", views.InvoiceView.as_view(), name="billing-invoice"),
+    path(
+        "invoices/<uuid:invoice_id>/pdf/",
+        views.InvoicePdfView.as_view(),
+        name="billing-invoice-pdf",
+    ),
     path(
         "payments/providers/",
         views.PaymentProvidersView.as_view(),

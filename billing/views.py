@@ -1,16 +1,21 @@
 """The dashboard's /api/billing/ routes: the package catalogue, coupons, buying credits and
-following a payment, the balance, the purchase and ledger history, and the cost of a send."""
+following a payment, the balance, the purchase and ledger history, invoices (and their PDFs),
+and the cost of a send."""
 
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
+from django.http import HttpResponse
 from drf_yasg import openapi
 from rest_framework import status
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from billing import selectors
 from billing import serializers as s
 from billing.coupons import coupon_discount, coupon_validate, coupons_listed
+from billing.invoices import invoice_get, invoice_pdf, invoices_of
 from billing.models import CreditLedgerEntry, PaymentTransaction
 from billing.payments.providers import payment_provider_for
 from billing.payments.services import Buyer, payment_initiate, payment_verify
@@ -399,3 +404,58 @@ class CostCalculatorView(TenantScopedView):
             "currency": settings.SMS_CREDIT_CURRENCY,
         }
         return envelope(s.CostSerializer(data).data)
+
+
+class InvoicesView(TenantScopedView):
+    @api_doc(
+        summary="The tenant's invoices, one per completed payment, newest first",
+        responses={200: enveloped(s.InvoiceSerializer, paginated=True)},
+        errors=(401, 403),
+        tags=TAGS,
+        paginated=True,
+    )
+    def get(self, request: TenantRequest) -> Response:
+        return paginated(
+            request,
+            invoices_of(tenant_id=request.tenant.pk),
+            lambda page: s.InvoiceSerializer(page, many=True).data,
+            view=self,
+        )
+
+
+class InvoiceView(TenantScopedView):
+    @api_doc(
+        summary="One invoice: its lines, the discount, the VAT it includes and the total paid",
+        responses={200: enveloped(s.InvoiceSerializer)},
+        errors=(401, 403, 404),
+        tags=TAGS,
+    )
+    def get(self, request: TenantRequest, invoice_id: str) -> Response:
+        invoice = invoice_get(tenant_id=request.tenant.pk, invoice_id=invoice_id)
+        return envelope(s.InvoiceSerializer(invoice).data)
+
+
+class InvoicePdfView(TenantScopedView):
+    @api_doc(
+        summary="One invoice as a PDF document (application/pdf); errors in the JSON envelope",
+        responses={
+            200: openapi.Response(
+                "The invoice, a one-page PDF", schema=openapi.Schema(type=openapi.TYPE_FILE)
+            )
+        },
+        errors=(401, 403, 404),
+        tags=TAGS,
+        produces=["application/pdf", "application/json"],
+    )
+    def get(self, request: TenantRequest, invoice_id: str) -> HttpResponse:
+        invoice = invoice_get(tenant_id=request.tenant.pk, invoice_id=invoice_id)
+        response = HttpResponse(invoice_pdf(invoice=invoice), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'
+        return response
+
+    def perform_content_negotiation(
+        self, request: Request, force: bool = False
+    ) -> tuple[BaseRenderer, str]:
+        """Errors answer in the JSON envelope whatever the Accept header asks for (the PDF
+        itself is not rendered by DRF)."""
+        return super().perform_content_negotiation(request, force=True)

@@ -21,7 +21,8 @@ from django.urls.converters import IntConverter, UUIDConverter
 from django_tenants.utils import schema_context, tenant_context
 
 from accounts.models import User
-from billing.payments.services import Buyer, payment_initiate
+from billing.models import Invoice
+from billing.payments.services import Buyer, payment_confirm, payment_initiate
 from integration.services.keys import SCOPES, api_key_create
 from integration.services.webhooks import webhook_endpoint_create
 from messaging.models import (
@@ -174,6 +175,14 @@ def _objects_of(tenant: Tenant, owner: User) -> dict[str, Record]:
         buyer=Buyer(name="a-payment-secret", email=owner.email, phone="+255712345678"),
         credits=10,
     )
+    paid = payment_initiate(
+        tenant=tenant,
+        payment_method="mobile_money",
+        buyer=Buyer(name="a-invoice-secret", email=owner.email, phone="+255712345678"),
+        credits=10,
+    )
+    payment_confirm(transaction_id=paid.pk, paid_amount=paid.amount, paid_currency=paid.currency)
+    invoice = Invoice.objects.get(payment=paid)
     return {
         **{
             name: Record(instance, True, (f"a-{name.removesuffix('_id')}-secret",))
@@ -184,6 +193,7 @@ def _objects_of(tenant: Tenant, owner: User) -> dict[str, Record]:
         "sender_id_pk": Record(sender, False, ("SecretOfA",)),
         "transaction_id": Record(payment, False, ("a-payment-secret", payment.order_id)),
         "order_id": Record(payment, False, ("a-payment-secret",), url_value=payment.order_id),
+        "invoice_id": Record(invoice, False, ("a-invoice-secret", invoice.number)),
         "tenant_id": Record(tenant, False, (tenant.name, tenant.schema_name, owner.email)),
     }
 
