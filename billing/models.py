@@ -1,5 +1,6 @@
 """Prepaid SMS credits: one balance row per tenant and the ledger that explains it; the SMS
-packages tenants buy, the coupons that discount them and the payments that buy them.
+packages tenants buy, the coupons that discount them, the payments that buy them and the
+mobile-money numbers tenants save to pay with.
 
 All live in the public schema. A credit is one SMS segment to one recipient. The balance is
 changed only by billing.services, under SELECT ... FOR UPDATE, and never goes below zero.
@@ -319,6 +320,45 @@ class PaymentTransaction(models.Model):
             "sms_count": self.package.sms_count,
             "price": self.package.price,
         }
+
+
+class PaymentMethod(models.Model):
+    """A mobile-money number a tenant saved to pay with (billing.payment_methods).
+
+    `phone_number` is E.164, read in the tenant's country. A tenant has at most one default
+    (a partial unique index): its first saved number, until another is made the default.
+    """
+
+    Network = PaymentTransaction.Network
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.CASCADE, related_name="payment_methods"
+    )
+    network = models.CharField(max_length=16, choices=Network.choices)
+    phone_number = models.CharField(max_length=20)
+    label = models.CharField(max_length=60, blank=True)
+    is_default = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-is_default", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant"],
+                condition=models.Q(is_default=True),
+                name="payment_method_one_default",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "phone_number"], name="payment_method_number_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_network_display()} {self.phone_number}"
 
 
 class InvoiceCounter(models.Model):

@@ -1,12 +1,14 @@
 """Reads of the credit ledger, the packages on sale and a tenant's payments."""
 
+import calendar
 import uuid
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from rest_framework import status
 
@@ -80,6 +82,54 @@ def credit_summary(*, tenant_id: uuid.UUID) -> dict[str, Any]:
         "total_purchased": totals["purchased"],
         "total_used": -totals["used"],
         "used_this_month": -totals["used_this_month"],
+    }
+
+
+def credit_usage(*, tenant_id: uuid.UUID, period: str = "") -> dict[str, Any]:
+    """Credits spent in a calendar month (`period` "YYYY-MM", default this one), by day and in
+    all: reserved less refunded, with what they cost. One GROUP BY query over the ledger; days
+    are in the current time zone, every day of the month up to today is listed."""
+    today = timezone.localdate()
+    year, month = map(int, period.split("-")) if period else (today.year, today.month)
+    start = date(year, month, 1)
+    end = date(year, month, calendar.monthrange(year, month)[1])
+    zone = timezone.get_current_timezone()
+    rows = list(
+        CreditLedgerEntry.objects.filter(
+            tenant_id=tenant_id,
+            kind__in=[Kind.RESERVE, Kind.REFUND],
+            created_at__gte=datetime.combine(start, time.min, tzinfo=zone),
+            created_at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone),
+        )
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(
+            reserved=Coalesce(Sum("credits", filter=Q(kind=Kind.RESERVE)), 0),
+            refunded=Coalesce(Sum("credits", filter=Q(kind=Kind.REFUND)), 0),
+        )
+        .order_by("day")
+    )
+    by_day = {row["day"]: -row["reserved"] - row["refunded"] for row in rows}
+    reserved = -sum(row["reserved"] for row in rows)
+    refunded = sum(row["refunded"] for row in rows)
+    last = min(end, today)
+    days = [start + timedelta(days=n) for n in range((last - start).days + 1)]
+    return {
+        "period": f"{year:04d}-{month:02d}",
+        "start": start,
+        "end": end,
+        "currency": settings.SMS_CREDIT_CURRENCY,
+        "unit_price": settings.SMS_CREDIT_PRICE,
+        "totals": {
+            "credits_reserved": reserved,
+            "credits_refunded": refunded,
+            "credits": reserved - refunded,
+            "cost": credits_cost(reserved - refunded),
+        },
+        "days": [
+            {"date": day, "credits": by_day.get(day, 0), "cost": credits_cost(by_day.get(day, 0))}
+            for day in days
+        ],
     }
 
 

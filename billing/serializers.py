@@ -4,7 +4,14 @@ from typing import Any
 
 from rest_framework import serializers
 
-from billing.models import Coupon, CreditLedgerEntry, Invoice, PaymentTransaction, SmsPackage
+from billing.models import (
+    Coupon,
+    CreditLedgerEntry,
+    Invoice,
+    PaymentMethod,
+    PaymentTransaction,
+    SmsPackage,
+)
 
 Method = PaymentTransaction.Method
 Network = PaymentTransaction.Network
@@ -297,3 +304,66 @@ class InvoiceSerializer(serializers.ModelSerializer[Invoice]):
             "order_id",
         ]
         read_only_fields = fields
+
+
+class PaymentMethodSerializer(serializers.ModelSerializer[PaymentMethod]):
+    type = serializers.ReadOnlyField(default="mobile_money", help_text="Only mobile money today")
+    network_name = serializers.CharField(source="get_network_display", read_only=True)
+
+    class Meta:
+        model = PaymentMethod
+        fields = [
+            "id",
+            "type",
+            "network",
+            "network_name",
+            "phone_number",
+            "label",
+            "is_default",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class PaymentMethodInputSerializer(serializers.ModelSerializer[PaymentMethod]):
+    class Meta:
+        model = PaymentMethod
+        fields = ["network", "phone_number", "label", "is_default"]
+        extra_kwargs = {
+            "phone_number": {
+                "max_length": 32,
+                "help_text": "Local or international; stored in E.164",
+            },
+            "is_default": {"help_text": "Make it the default (the first saved always is)"},
+        }
+
+
+class UsageQuerySerializer(serializers.Serializer[Any]):
+    period = serializers.RegexField(
+        r"^\d{4}-(0[1-9]|1[0-2])$",
+        required=False,
+        help_text="YYYY-MM; default: this month",
+    )
+
+
+class UsageDaySerializer(serializers.Serializer[Any]):
+    date = serializers.DateField()
+    credits = serializers.IntegerField(help_text="Reserved less refunded")
+    cost = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False)
+
+
+class UsageTotalsSerializer(serializers.Serializer[Any]):
+    credits_reserved = serializers.IntegerField()
+    credits_refunded = serializers.IntegerField()
+    credits = serializers.IntegerField(help_text="Reserved less refunded")
+    cost = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False)
+
+
+class UsagePeriodSerializer(serializers.Serializer[Any]):
+    period = serializers.CharField(help_text="YYYY-MM")
+    start = serializers.DateField()
+    end = serializers.DateField(help_text="The period's last day")
+    currency = serializers.CharField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=4, coerce_to_string=False)
+    totals = UsageTotalsSerializer()
+    days = UsageDaySerializer(many=True, help_text="Every day of the period up to today")

@@ -42,4 +42,16 @@ urlpatterns = [
         views.PaymentProvidersView.as_view(),
         name="billing-payment-providers",
     ),
+    path("payment-methods/", views.PaymentMethodsView.as_view(), name="billing-payment-methods"),
+    path(
+        "payment-methods/<uuid:payment_method_id>/",
+        views.PaymentMethodView.as_view(),
+        name="billing-payment-method",
+    ),
+    path(
+        "payment-methods/<uuid:payment_method_id>/default/",
+        views.PaymentMethodDefaultView.as_view(),
+        name="billing-payment-method-default",
+    ),
+    path("usage/", views.UsageView.as_view(), name="billing-usage"),
 ]

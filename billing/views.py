@@ -1,6 +1,6 @@
 """The dashboard's /api/billing/ routes: the package catalogue, coupons, buying credits and
 following a payment, the balance, the purchase and ledger history, invoices (and their PDFs),
-and the cost of a send."""
+the cost of a send, saved payment methods and the month's usage."""
 
 from typing import TYPE_CHECKING, Any, cast
 
@@ -17,6 +17,12 @@ from billing import serializers as s
 from billing.coupons import coupon_discount, coupon_validate, coupons_listed
 from billing.invoices import invoice_get, invoice_pdf, invoices_of
 from billing.models import CreditLedgerEntry, PaymentTransaction
+from billing.payment_methods import (
+    payment_method_add,
+    payment_method_delete,
+    payment_method_set_default,
+    payment_methods_of,
+)
 from billing.payments.providers import payment_provider_for
 from billing.payments.services import Buyer, payment_initiate, payment_verify
 from mifumo.errors import ApplicationError, ErrorCode
@@ -459,3 +465,100 @@ class InvoicePdfView(TenantScopedView):
         """Errors answer in the JSON envelope whatever the Accept header asks for (the PDF
         itself is not rendered by DRF)."""
         return super().perform_content_negotiation(request, force=True)
+
+
+class PaymentMethodsView(TenantScopedView):
+    @api_doc(
+        summary=(
+            "The tenant's saved mobile-money numbers, the default first (card methods from "
+            "Stripe are not listed yet)"
+        ),
+        responses={200: enveloped(s.PaymentMethodSerializer, paginated=True)},
+        errors=(401, 403),
+        tags=TAGS,
+        paginated=True,
+    )
+    def get(self, request: TenantRequest) -> Response:
+        return paginated(
+            request,
+            payment_methods_of(tenant_id=request.tenant.pk),
+            lambda page: s.PaymentMethodSerializer(page, many=True).data,
+            view=self,
+        )
+
+    @api_doc(
+        summary=(
+            "Save a mobile-money number (owners and admins), read in the tenant's country; the "
+            "first saved, or one saved with is_default, is the default"
+        ),
+        request=s.PaymentMethodInputSerializer,
+        responses={201: enveloped(s.PaymentMethodSerializer)},
+        errors=(400, 401, 403, 409),
+        tags=TAGS,
+    )
+    def post(self, request: TenantRequest) -> Response:
+        require_manager(request, "save payment methods")
+        body = validated(s.PaymentMethodInputSerializer, request)
+        method = payment_method_add(
+            tenant=request.tenant,
+            network=body["network"],
+            phone_number=body["phone_number"],
+            label=body.get("label", ""),
+            is_default=body.get("is_default", False),
+            created_by=cast("User", request.user),
+        )
+        return envelope(
+            s.PaymentMethodSerializer(method).data,
+            message="Payment method saved.",
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class PaymentMethodView(TenantScopedView):
+    @api_doc(
+        summary=(
+            "Forget a saved payment method (owners and admins); when it was the default, the "
+            "oldest one left becomes the default"
+        ),
+        responses={200: enveloped(None)},
+        errors=(401, 403, 404),
+        tags=TAGS,
+    )
+    def delete(self, request: TenantRequest, payment_method_id: str) -> Response:
+        require_manager(request, "remove payment methods")
+        payment_method_delete(tenant_id=request.tenant.pk, method_id=payment_method_id)
+        return envelope(message="Payment method removed.")
+
+
+class PaymentMethodDefaultView(TenantScopedView):
+    @api_doc(
+        summary="Make a saved payment method the default (owners and admins)",
+        responses={200: enveloped(s.PaymentMethodSerializer)},
+        errors=(401, 403, 404),
+        tags=TAGS,
+    )
+    def post(self, request: TenantRequest, payment_method_id: str) -> Response:
+        require_manager(request, "choose the default payment method")
+        method = payment_method_set_default(
+            tenant_id=request.tenant.pk, method_id=payment_method_id
+        )
+        return envelope(
+            s.PaymentMethodSerializer(method).data, message="Default payment method set."
+        )
+
+
+class UsageView(TenantScopedView):
+    @api_doc(
+        summary=(
+            "Credits used in a calendar month (default this one; period=YYYY-MM), by day and in "
+            "all: reserved for sends less refunded, with their cost"
+        ),
+        responses={200: enveloped(s.UsagePeriodSerializer)},
+        errors=(400, 401, 403),
+        tags=TAGS,
+        query_serializer=s.UsageQuerySerializer,
+    )
+    def get(self, request: TenantRequest) -> Response:
+        query = validated_query(s.UsageQuerySerializer, request)
+        usage = selectors.credit_usage(tenant_id=request.tenant.pk, period=query.get("period", ""))
+        return envelope(s.UsagePeriodSerializer(usage).data)

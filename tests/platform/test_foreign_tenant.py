@@ -22,6 +22,7 @@ from django_tenants.utils import schema_context, tenant_context
 
 from accounts.models import User
 from billing.models import Invoice
+from billing.payment_methods import payment_method_add
 from billing.payments.services import Buyer, payment_confirm, payment_initiate
 from integration.services.keys import SCOPES, api_key_create
 from integration.services.webhooks import webhook_endpoint_create
@@ -183,6 +184,9 @@ def _objects_of(tenant: Tenant, owner: User) -> dict[str, Record]:
     )
     payment_confirm(transaction_id=paid.pk, paid_amount=paid.amount, paid_currency=paid.currency)
     invoice = Invoice.objects.get(payment=paid)
+    saved = payment_method_add(
+        tenant=tenant, network="vodacom", phone_number=new_phone(), label="a-method-secret"
+    )
     return {
         **{
             name: Record(instance, True, (f"a-{name.removesuffix('_id')}-secret",))
@@ -194,6 +198,7 @@ def _objects_of(tenant: Tenant, owner: User) -> dict[str, Record]:
         "transaction_id": Record(payment, False, ("a-payment-secret", payment.order_id)),
         "order_id": Record(payment, False, ("a-payment-secret",), url_value=payment.order_id),
         "invoice_id": Record(invoice, False, ("a-invoice-secret", invoice.number)),
+        "payment_method_id": Record(saved, False, ("a-method-secret", saved.phone_number)),
         "tenant_id": Record(tenant, False, (tenant.name, tenant.schema_name, owner.email)),
     }
 

@@ -34,6 +34,7 @@ BODYLESS = {
     ("/api/messaging/campaigns/{campaign_id}/pause/", "post"),
     ("/api/messaging/campaigns/{campaign_id}/resume/", "post"),
     ("/api/messaging/campaigns/{campaign_id}/cancel/", "post"),
+    ("/api/billing/payment-methods/{payment_method_id}/default/", "post"),
 }
 PAGINATED = {
     "/api/messaging/contacts/",
