@@ -339,10 +339,12 @@ class PaymentMethodInputSerializer(serializers.ModelSerializer[PaymentMethod]):
 
 
 class UsageQuerySerializer(serializers.Serializer[Any]):
+    # Years 2000-2999: a month's bounds are dates, which stop at year 1 and 9999.
     period = serializers.RegexField(
-        r"^\d{4}-(0[1-9]|1[0-2])$",
+        r"^2\d{3}-(0[1-9]|1[0-2])$",
         required=False,
-        help_text="YYYY-MM; default: this month",
+        help_text="YYYY-MM (2000-2999); default: this month",
+        error_messages={"invalid": "Give a month as YYYY-MM, between 2000-01 and 2999-12."},
     )
 
 

@@ -86,3 +86,5 @@ def test_another_tenants_usage_is_not_counted_and_bad_periods_are_refused(api, f
     assert ok_data(api(b.owner).get(USAGE, {"period": "2026-03"}))["totals"]["credits"] == 0
     assert_field_errors(api(b.owner).get(USAGE, {"period": "2026-13"}), "period")
     assert_field_errors(api(b.owner).get(USAGE, {"period": "March"}), "period")
+    assert_field_errors(api(b.owner).get(USAGE, {"period": "0000-01"}), "period")
+    assert_field_errors(api(b.owner).get(USAGE, {"period": "9999-12"}), "period")
