@@ -23,10 +23,10 @@ logger = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=64)
-def _ok_body(count: int) -> bytes:
+def _ok_body(count: int, what: str) -> bytes:
     body = {
         "success": True,
-        "message": f"{count} report(s) received.",
+        "message": f"{count} {what}(s) received.",
         "data": {"received": count},
         "error_code": None,
         "details": None,
@@ -34,9 +34,9 @@ def _ok_body(count: int) -> bytes:
     return json.dumps(body).encode()
 
 
-def _ok(count: int) -> HttpResponse:
+def _ok(count: int, what: str = "report") -> HttpResponse:
     # The same few bodies thousands of times a second: rendered once each.
-    return HttpResponse(_ok_body(count), content_type="application/json")
+    return HttpResponse(_ok_body(count, what), content_type="application/json")
 
 
 def _error(message: str, code: ErrorCode, status: int) -> JsonResponse:
@@ -104,7 +104,7 @@ def zenopay_callback(request):
     if callback is None:
         return _error("Expected an object with an order_id.", ErrorCode.MALFORMED_REQUEST, 400)
     payment_callback_store(provider=provider.name, callback=callback, payload=body)
-    return _ok(1)
+    return _ok(1, "payment callback")
 
 
 @csrf_exempt
@@ -128,4 +128,4 @@ def stripe_webhook(request):
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:
         return _error("Expected a Stripe event.", ErrorCode.MALFORMED_REQUEST, 400)
     stripe_event_store(event=event, callback=provider.callback_parse(event), payload=body)
-    return _ok(1)
+    return _ok(1, "event")
