@@ -2,14 +2,11 @@
 credits), uses counted once per order against max_uses across tenants and under concurrency,
 the public list that leaks no secret code, and operators' saves in the admin."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 
 from billing.coupons import coupon_save
@@ -18,6 +15,7 @@ from billing.payments.services import Buyer, payment_initiate
 from billing.selectors import credit_balance_get
 from billing.services import sms_packages_seed
 from mifumo.errors import ApplicationError
+from tests.concurrency import at_once
 from tests.conftest import committed
 from tests.envelope import assert_error, ok_data
 
@@ -214,11 +212,9 @@ def test_max_uses_holds_under_concurrency(committed_tenant, settings):
     package = SmsPackage.objects.get(name="Business")
     coupon = make_coupon("FIVE", max_uses=5)
     workers = 20
-    start = threading.Barrier(workers)
 
     def order(_: int) -> str:
         try:
-            start.wait(timeout=30)
             payment_initiate(
                 tenant=committed_tenant.tenant,
                 payment_method="mobile_money",
@@ -229,12 +225,9 @@ def test_max_uses_holds_under_concurrency(committed_tenant, settings):
             return "ordered"
         except ApplicationError as exc:
             return str(exc.code)
-        finally:
-            connection.close()
 
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            outcomes = list(pool.map(order, range(workers)))
+        outcomes = at_once(order, workers)
 
         assert outcomes.count("ordered") == 5
         assert outcomes.count("INVALID_COUPON") == workers - 5

@@ -2,18 +2,16 @@
 them; the balance never goes negative, even under concurrent reserves."""
 
 import io
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 
 from accounts.models import User
 from billing.models import CreditBalance, CreditLedgerEntry
 from billing.selectors import credit_balance_get
 from billing.services import credit_add, credit_refund, credit_reserve
 from mifumo.errors import ApplicationError
+from tests.concurrency import at_once
 from tests.conftest import committed
 
 Kind = CreditLedgerEntry.Kind
@@ -159,21 +157,16 @@ def test_concurrent_reserves_never_spend_the_same_credit_twice(committed_tenant)
     tenant_id = committed_tenant.tenant.pk
     credit_add(tenant_id=tenant_id, credits=20)
     workers = 30
-    start = threading.Barrier(workers)
 
     def reserve_one(n: int) -> bool:
         try:
-            start.wait(timeout=30)
             credit_reserve(tenant_id=tenant_id, credits=1, reference=f"concurrent-{n}")
         except ApplicationError as exc:
             assert exc.code == "INSUFFICIENT_BALANCE"
             return False
-        finally:
-            connection.close()  # each thread had its own connection
         return True
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = list(pool.map(reserve_one, range(workers)))
+    outcomes = at_once(reserve_one, workers)
 
     assert outcomes.count(True) == 20
     assert balance_of(committed_tenant.tenant) == 0

@@ -2,12 +2,10 @@
 without gaps within a year (a rolled-back completion gives its number back), with the VAT the
 price includes, read by members of the tenant only, and each one as a PDF."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from billing.coupons import coupon_save
@@ -22,6 +20,7 @@ from billing.models import (
 )
 from billing.payments.services import Buyer, payment_confirm, payment_initiate
 from billing.services import sms_packages_seed
+from tests.concurrency import at_once
 from tests.conftest import committed
 from tests.envelope import assert_error, ok_data
 
@@ -192,11 +191,9 @@ def test_concurrent_completions_are_numbered_one_after_another(committed_tenant,
     payments = [order(committed_tenant.tenant, credits=10 + i) for i in range(workers)]
     year = timezone.localtime().year
     before = InvoiceCounter.objects.filter(year=year).first()
-    start = threading.Barrier(workers)
 
     def complete(index: int) -> str | None:
         try:
-            start.wait(timeout=30)
             with transaction.atomic():
                 outcome = confirm(payments[index])
                 if index == failing:
@@ -204,12 +201,9 @@ def test_concurrent_completions_are_numbered_one_after_another(committed_tenant,
                 return outcome
         except RuntimeError:
             return "rolled back"
-        finally:
-            connection.close()
 
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            outcomes = list(pool.map(complete, range(workers)))
+        outcomes = at_once(complete, workers)
 
         assert outcomes.count(Status.COMPLETED) == workers - 1
         assert outcomes[failing] == "rolled back"

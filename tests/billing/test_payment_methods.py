@@ -2,14 +2,12 @@
 one default per tenant (the first saved, moved by is_default or the default route, passed on
 when the default is removed), written by owners and admins and read by every member."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from billing.models import PaymentMethod
 from billing.payment_methods import payment_method_add
+from tests.concurrency import at_once
 from tests.conftest import committed
 from tests.envelope import assert_error, assert_field_errors, ok_data
 
@@ -121,23 +119,17 @@ def test_another_tenants_methods_are_not_seen(api, a, b):
 @committed
 def test_concurrent_first_saves_make_exactly_one_default(committed_tenant):
     workers = 6
-    start = threading.Barrier(workers)
 
     def add(index: int) -> bool:
-        try:
-            start.wait()
-            method = payment_method_add(
-                tenant=committed_tenant.tenant,
-                network="vodacom",
-                phone_number=f"+2557120000{index:02d}",
-                is_default=index % 2 == 0,
-            )
-            return method.is_default
-        finally:
-            connection.close()
+        method = payment_method_add(
+            tenant=committed_tenant.tenant,
+            network="vodacom",
+            phone_number=f"+2557120000{index:02d}",
+            is_default=index % 2 == 0,
+        )
+        return method.is_default
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(add, range(workers)))
+    at_once(add, workers)
 
     saved = PaymentMethod.objects.filter(tenant=committed_tenant.tenant)
     assert saved.count() == workers

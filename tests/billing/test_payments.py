@@ -3,13 +3,10 @@ with its bonus, only when the provider's status answer says it was paid as order
 time; callbacks are verified, stored once and never trusted on their own."""
 
 import io
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -17,6 +14,7 @@ from billing.models import CreditLedgerEntry, PaymentTransaction, SmsPackage
 from billing.payments.services import Buyer, payment_confirm, payment_initiate, payments_expire
 from billing.selectors import credit_balance_get
 from billing.services import sms_packages_seed
+from tests.concurrency import at_once
 from tests.conftest import committed
 from tests.envelope import assert_error, ok_data
 from tests.fakes.zenopay import API_KEY, FakeZenoPay
@@ -412,21 +410,15 @@ def test_a_callback_replayed_20_times_in_parallel_grants_once(committed_tenant, 
     payment = _zenopay_order(committed_tenant.tenant, package, zenopay)
     _, body, _ = zenopay.callback(payment.order_id)
     workers = 20
-    start = threading.Barrier(workers)
 
     def replay(_: int) -> int:
-        try:
-            start.wait(timeout=30)
-            response = Client().post(
-                CALLBACK, body, content_type="application/json", HTTP_X_API_KEY=API_KEY
-            )
-            return response.status_code
-        finally:
-            connection.close()
+        response = Client().post(
+            CALLBACK, body, content_type="application/json", HTTP_X_API_KEY=API_KEY
+        )
+        return response.status_code
 
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            answers = list(pool.map(replay, range(workers)))
+        answers = at_once(replay, workers)
 
         assert answers == [200] * workers
         payment.refresh_from_db()
@@ -452,20 +444,14 @@ def test_20_confirmations_at_once_grant_once(committed_tenant, settings):
         credits=100,
     )
     workers = 20
-    start = threading.Barrier(workers)
 
     def confirm(_: int) -> str | None:
-        try:
-            start.wait(timeout=30)
-            return payment_confirm(
-                transaction_id=payment.pk, paid_amount=payment.amount, paid_currency="TZS"
-            )
-        finally:
-            connection.close()
+        return payment_confirm(
+            transaction_id=payment.pk, paid_amount=payment.amount, paid_currency="TZS"
+        )
 
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            outcomes = list(pool.map(confirm, range(workers)))
+        outcomes = at_once(confirm, workers)
 
         assert outcomes.count(Status.COMPLETED) == 1
         assert outcomes.count(None) == workers - 1
