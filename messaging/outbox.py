@@ -48,7 +48,7 @@ from django.utils import timezone
 from billing.services import credit_refund
 from messaging.models import Campaign, Message, SendRequest
 from mifumo import events
-from mifumo.tenancy import current_schema_name
+from mifumo.tenancy import current_schema_name, task_headers
 from sms.leases import claim_lease, claims_alive
 from sms.providers import get_provider
 from sms.providers.base import OutboundSms, SendContext, SendResult, SmsProvider
@@ -79,18 +79,12 @@ def provider_for(tenant: Tenant) -> SmsProvider:
     return get_provider(tenant.sms_provider_name)
 
 
-def _this_schema() -> dict[str, str]:
-    """Task headers that send a task to the current tenant's schema. They are read when the
-    task is scheduled: its on_commit may run after the caller has left the schema."""
-    return {"_schema_name": current_schema_name()}
-
-
 def outbox_enqueue(message_ids: Iterable[str | UUID], *, countdown: float | None = None) -> None:
     """Hand queued messages to batch tasks once the current transaction commits."""
     from messaging.tasks import outbox_batch_send
 
     ids = [str(message_id) for message_id in message_ids]
-    size, headers = settings.SMS_SEND_BATCH_SIZE, _this_schema()
+    size, headers = settings.SMS_SEND_BATCH_SIZE, task_headers(current_schema_name())
     for start in range(0, len(ids), size):
         batch = ids[start : start + size]
         transaction.on_commit(
@@ -111,7 +105,11 @@ def outbox_enqueue_send(send_request_id: str | UUID, *, mark_contacted: bool = F
 
     kwargs = {"send_request_id": str(send_request_id), "mark_contacted": mark_contacted}
     transaction.on_commit(
-        partial(outbox_send_release.apply_async, kwargs=kwargs, headers=_this_schema())
+        partial(
+            outbox_send_release.apply_async,
+            kwargs=kwargs,
+            headers=task_headers(current_schema_name()),
+        )
     )
 
 
@@ -335,7 +333,7 @@ def _reports_schedule(results: Sequence[SendResult]) -> None:
     for result in results:
         for scheduled in result.scheduled_reports:
             due[scheduled.delay].append(scheduled.report.as_json())
-    headers = _this_schema()
+    headers = task_headers(current_schema_name())
     for delay, reports in due.items():
         transaction.on_commit(
             partial(

@@ -28,7 +28,7 @@ from django_tenants.utils import get_public_schema_name, get_tenant_model
 from redis.exceptions import LockError
 
 from mifumo.principals import shared_key
-from mifumo.tenancy import current_schema_name
+from mifumo.tenancy import current_schema_name, task_headers
 
 logger = logging.getLogger(__name__)
 
@@ -75,5 +75,5 @@ def for_each_tenant(task: Any, *, expires_in: float | None = None, **kwargs: Any
     piles up runs of the same work."""
     schemas = active_tenant_schemas()
     for schema in schemas:
-        task.apply_async(kwargs=kwargs, headers={"_schema_name": schema}, expires=expires_in)
+        task.apply_async(kwargs=kwargs, headers=task_headers(schema), expires=expires_in)
     return len(schemas)

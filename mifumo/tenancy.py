@@ -25,6 +25,13 @@ def current_tenant() -> Any:
     return connection.tenant  # type: ignore[attr-defined]  # not in the stubs
 
 
+def task_headers(schema_name: str) -> dict[str, str]:
+    """The headers that run a Celery task in `schema_name` (tenant-schemas-celery reads them).
+    Read the schema when the task is scheduled: an on_commit may run after the caller has left
+    it."""
+    return {"_schema_name": schema_name}
+
+
 class TenantRequest(Request):
     """A DRF request on a tenant's route, for annotations only: tenants.middleware has set
     `tenant` and `membership` (the caller's active Membership) before any view runs."""

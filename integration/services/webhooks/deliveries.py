@@ -33,6 +33,7 @@ from integration.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from mifumo.errors import ApplicationError, ErrorCode
 from mifumo.events import iso_utc
 from mifumo.outbound_http import OutboundResponse, post_json
+from mifumo.tenancy import task_headers
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def webhook_deliveries_schedule(delivery_ids: list[int], *, countdown: float | N
     from integration.tasks import webhook_delivery_attempt
 
     # Deliveries are public rows: the attempt runs in the public schema, whoever sends it.
-    headers = {"_schema_name": get_public_schema_name()}
+    headers = task_headers(get_public_schema_name())
 
     def publish():
         for delivery_id in delivery_ids:

@@ -19,7 +19,7 @@ from integration.services.webhooks.deliveries import webhook_deliveries_schedule
 from integration.services.webhooks.endpoints import CAMPAIGN_EVENT_TYPES, MESSAGE_EVENT_TYPES
 from mifumo import events
 from mifumo.events import Event, iso_utc
-from mifumo.tenancy import current_tenant
+from mifumo.tenancy import current_tenant, task_headers
 
 # The message's time and the statuses each event reports; a message that moved on since
 # (sent, then delivered before the event went out) still reports the event's own status.
@@ -64,7 +64,7 @@ def message_event_received(event: Event) -> None:
     from integration.tasks import message_events_deliver
 
     ids = event.payload["message_ids"]
-    headers = {"_schema_name": event.schema_name}
+    headers = task_headers(event.schema_name)
     for start in range(0, len(ids), EMIT_BATCH_SIZE):
         message_events_deliver.apply_async(
             kwargs={"event_type": event.type, "message_ids": ids[start : start + EMIT_BATCH_SIZE]},
@@ -77,7 +77,7 @@ def campaign_event_received(event: Event) -> None:
 
     campaign_event_deliver.apply_async(
         kwargs={"event_type": event.type, "campaign": event.payload},
-        headers={"_schema_name": event.schema_name},
+        headers=task_headers(event.schema_name),
     )
 
 
