@@ -24,7 +24,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User, VerificationCode
-from mifumo.errors import ApplicationError, ErrorCode
+from mifumo.errors import ApplicationError, ErrorCode, field_error
 from mifumo.ratelimit import rate_limit_hit
 from mifumo.tasks import email_send
 from sms.services import platform_sms_send
@@ -32,10 +32,6 @@ from tenants.services import tenant_create, timezone_check
 
 EMAIL_VERIFICATION_SALT = "accounts.email-verification"
 ACTIVATION_LINK_SALT = "accounts.activation-link"
-
-
-def _validation_error(field: str, message: str) -> ApplicationError:
-    return ApplicationError(message, code=ErrorCode.VALIDATION_ERROR, errors={field: [message]})
 
 
 def _check_password_strength(password: str, user: User, field: str) -> None:
@@ -73,7 +69,7 @@ def user_register(
     """Create an inactive user, their business's tenant, and send the activation code."""
     email = email.strip().lower()
     if User.objects.filter(email=email).exists():
-        raise _validation_error("email", "A user with this email already exists.")
+        raise field_error("email", "A user with this email already exists.")
     user = User(
         email=email,
         first_name=first_name,
@@ -315,9 +311,9 @@ def refresh_token_blacklist(*, user: User, refresh: str) -> None:
     try:
         token = RefreshToken(refresh)  # type: ignore[arg-type]  # simplejwt types it as Token
     except TokenError as exc:
-        raise _validation_error("refresh", "Invalid or expired refresh token.") from exc
+        raise field_error("refresh", "Invalid or expired refresh token.") from exc
     if str(token.get("user_id")) != str(user.pk):
-        raise _validation_error("refresh", "This refresh token belongs to another user.")
+        raise field_error("refresh", "This refresh token belongs to another user.")
     token.blacklist()
 
 
@@ -357,7 +353,7 @@ def user_update(*, user: User, data: dict) -> User:
 def password_change(*, user: User, old_password: str, new_password: str) -> dict:
     """Change the password, sign out every other session, and hand back fresh tokens."""
     if not user.check_password(old_password):
-        raise _validation_error("old_password", "The current password is incorrect.")
+        raise field_error("old_password", "The current password is incorrect.")
     _check_password_strength(new_password, user, "new_password")
     user.set_password(new_password)
     user.save(update_fields=["password", "updated_at"])

@@ -16,7 +16,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from billing.models import Coupon, SmsPackage
-from mifumo.errors import ApplicationError, ErrorCode
+from mifumo.errors import ApplicationError, ErrorCode, field_error
 
 CENT = Decimal("0.01")
 
@@ -29,9 +29,7 @@ class Discount:
 
 
 def _invalid(message: str) -> ApplicationError:
-    return ApplicationError(
-        message, code=ErrorCode.INVALID_COUPON, errors={"coupon_code": [message]}
-    )
+    return field_error("coupon_code", message, code=ErrorCode.INVALID_COUPON)
 
 
 def _in_window() -> Q:

@@ -84,6 +84,13 @@ class ApplicationError(Exception):
         self.errors = errors
 
 
+def field_error(
+    field: str, message: str, *, code: ErrorCode = ErrorCode.VALIDATION_ERROR
+) -> ApplicationError:
+    """A 400 about one input field: `message`, also listed under errors[field]."""
+    return ApplicationError(message, code=code, errors={field: [message]})
+
+
 def error_body(message: str, code: str, *, details=None, errors=None) -> dict:
     body = {
         "success": False,

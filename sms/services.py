@@ -12,7 +12,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from rest_framework import status
 
-from mifumo.errors import ApplicationError, ErrorCode
+from mifumo.errors import ApplicationError, ErrorCode, field_error
 from sms.models import CallbackRoute, SenderId
 from sms.tasks import platform_sms_deliver
 
@@ -49,31 +49,27 @@ def callback_routes_record(
     CallbackRoute.objects.bulk_create(routes, ignore_conflicts=True)
 
 
-def _field_error(field: str, message: str) -> ApplicationError:
-    return ApplicationError(message, code=ErrorCode.VALIDATION_ERROR, errors={field: [message]})
-
-
 def sender_id_name_check(name: str | None) -> str:
     """The trimmed name if carriers accept it as an alphanumeric sender ID, else a 400 field
     error on `sender_id`: 1 to 11 letters, digits, spaces, '-' or '.', at least one letter."""
     name = (name or "").strip()
     if not name:
-        raise _field_error(SENDER_ID_FIELD, "Enter a sender ID.")
+        raise field_error(SENDER_ID_FIELD, "Enter a sender ID.")
     if len(name) > SenderId.MAX_LENGTH:
-        raise _field_error(
+        raise field_error(
             SENDER_ID_FIELD,
             f"A sender ID has at most {SenderId.MAX_LENGTH} characters (this one has {len(name)}).",
         )
     if not SENDER_ID_CHARACTERS_RE.match(name):
-        raise _field_error(
+        raise field_error(
             SENDER_ID_FIELD, "Use only letters A-Z, digits, spaces, hyphens and full stops."
         )
     if not SENDER_ID_LETTER_RE.search(name):
-        raise _field_error(
+        raise field_error(
             SENDER_ID_FIELD, "A sender ID needs at least one letter; carriers refuse all digits."
         )
     if name.lower() == settings.PLATFORM_SMS_SENDER.lower():
-        raise _field_error(
+        raise field_error(
             SENDER_ID_FIELD,
             f"'{settings.PLATFORM_SMS_SENDER}' is the shared platform sender ID; "
             "every tenant can already send from it.",
@@ -91,7 +87,7 @@ def _status_refused(sender_id: SenderId, action: str, allowed: list[str]) -> App
 
 
 def _duplicate(existing: SenderId) -> ApplicationError:
-    return _field_error(
+    return field_error(
         SENDER_ID_FIELD,
         f"You already have the sender ID '{existing.name}' ({existing.status}).",
     )
@@ -145,7 +141,7 @@ def sender_id_request(
                 created_by=created_by,
             )
     except IntegrityError as exc:  # the same name requested concurrently
-        raise _field_error(SENDER_ID_FIELD, f"You already have the sender ID '{name}'.") from exc
+        raise field_error(SENDER_ID_FIELD, f"You already have the sender ID '{name}'.") from exc
 
 
 def _review(
@@ -164,7 +160,7 @@ def _review(
 def _reason_check(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise _field_error("reason", "Give the tenant a reason.")
+        raise field_error("reason", "Give the tenant a reason.")
     return reason
 
 

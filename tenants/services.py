@@ -14,7 +14,7 @@ from django.utils.text import slugify
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 from rest_framework import status
 
-from mifumo.errors import ApplicationError, ErrorCode
+from mifumo.errors import ApplicationError, ErrorCode, field_error
 from mifumo.tasks import email_send
 from tenants.middleware import platform_hosts
 from tenants.models import Domain, Invitation, Membership, Role, Tenant
@@ -28,36 +28,32 @@ RESERVED_SUBDOMAINS = {
 HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$")
 
 
-def _field_error(field: str, message: str) -> ApplicationError:
-    return ApplicationError(message, code=ErrorCode.VALIDATION_ERROR, errors={field: [message]})
-
-
 def country_code(value: str) -> str:
     """ISO alpha-2 for a country given by code or name ('TZ', 'TZA', 'Tanzania')."""
     try:
         return pycountry.countries.lookup(value.strip()).alpha_2
     except LookupError as exc:
-        raise _field_error("country", f"Unknown country '{value}'.") from exc
+        raise field_error("country", f"Unknown country '{value}'.") from exc
 
 
 def timezone_check(name: str, field: str = "timezone") -> str:
     if name not in zoneinfo.available_timezones():
-        raise _field_error(field, f"Unknown time zone '{name}'.")
+        raise field_error(field, f"Unknown time zone '{name}'.")
     return name
 
 
 def subdomain_check(subdomain: str) -> str:
     subdomain = subdomain.strip().lower()
     if not SUBDOMAIN_RE.match(subdomain) or "--" in subdomain:
-        raise _field_error(
+        raise field_error(
             "subdomain",
             "Use 3 to 50 lower-case letters, digits and single hyphens, "
             "starting and ending with a letter or digit.",
         )
     if subdomain in RESERVED_SUBDOMAINS:
-        raise _field_error("subdomain", f"'{subdomain}' is reserved.")
+        raise field_error("subdomain", f"'{subdomain}' is reserved.")
     if Tenant.objects.filter(subdomain=subdomain).exists():
-        raise _field_error("subdomain", f"The subdomain '{subdomain}' is already taken.")
+        raise field_error("subdomain", f"The subdomain '{subdomain}' is already taken.")
     return subdomain
 
 
@@ -126,7 +122,7 @@ def tenant_create(
             )
             Membership.objects.create(user=owner, tenant=tenant, role=Role.OWNER)
     except IntegrityError as exc:  # a concurrent request took the subdomain first
-        raise _field_error("subdomain", f"The subdomain '{subdomain}' is already taken.") from exc
+        raise field_error("subdomain", f"The subdomain '{subdomain}' is already taken.") from exc
     if owner.active_tenant_id is None:
         owner.active_tenant = tenant
         owner.save(update_fields=["active_tenant", "updated_at"])
@@ -187,11 +183,11 @@ def _is_platform_host(host: str) -> bool:
 def domain_add(*, tenant: Tenant, domain: str, is_primary: bool = False) -> Domain:
     domain = domain.strip().lower().rstrip(".")
     if not HOSTNAME_RE.match(domain) or "." not in domain or _is_ip_address(domain):
-        raise _field_error("domain", f"'{domain}' is not a valid host name.")
+        raise field_error("domain", f"'{domain}' is not a valid host name.")
     if Domain.objects.filter(domain=domain).exists():
-        raise _field_error("domain", f"The domain '{domain}' is already in use.")
+        raise field_error("domain", f"The domain '{domain}' is already in use.")
     if _is_platform_host(domain):
-        raise _field_error("domain", f"'{domain}' belongs to Mifumo itself and cannot be added.")
+        raise field_error("domain", f"'{domain}' belongs to Mifumo itself and cannot be added.")
     if is_primary:
         Domain.objects.filter(tenant=tenant, is_primary=True).update(is_primary=False)
     return Domain.objects.create(tenant=tenant, domain=domain, is_primary=is_primary)
@@ -208,7 +204,7 @@ def invitation_create(*, membership: Membership, email: str, role: str) -> Invit
             status_code=status.HTTP_403_FORBIDDEN,
         )
     if tenant.memberships.filter(user__email=email).exists():
-        raise _field_error("email", f"{email} is already a member of this tenant.")
+        raise field_error("email", f"{email} is already a member of this tenant.")
     tenant.invitations.filter(email=email, status=Invitation.Status.PENDING).update(
         status=Invitation.Status.REVOKED
     )

@@ -18,7 +18,7 @@ from messaging.services.templates import (
     is_personalised,
     template_render,
 )
-from mifumo.errors import ApplicationError, ErrorCode
+from mifumo.errors import field_error
 from sms.segments import segment_info
 
 # E.164 as stored: a plus, a country code that does not start with 0, 7 to 15 digits in all.
@@ -32,12 +32,6 @@ _CRITERIA_RULES = {"tags": "tags", "attributes": "attributes", "custom_fields": 
 # opt_in_status: `opted_in` keeps the contacts whose consent stands (not opted out), which
 # every campaign requires already; `any` (or `all`, or blank) restricts nothing.
 OPT_IN_STATUSES = ("opted_in", "any", "all")
-
-
-def _invalid(field_name: str, message: str) -> ApplicationError:
-    return ApplicationError(
-        message, code=ErrorCode.VALIDATION_ERROR, errors={field_name: [message]}
-    )
 
 
 def _blank(value) -> bool:
@@ -54,13 +48,13 @@ def _criteria(criteria) -> tuple[Q | None, list[uuid.UUID]]:
     if _blank(criteria):
         return None, []
     if not isinstance(criteria, dict):
-        raise _invalid("target_criteria", "must be a JSON object")
+        raise field_error("target_criteria", "must be a JSON object")
     unknown = sorted(set(criteria) - set(CRITERIA_KEYS))
     if unknown:
-        raise _invalid("target_criteria", f"unknown keys {unknown}; use {list(CRITERIA_KEYS)}")
+        raise field_error("target_criteria", f"unknown keys {unknown}; use {list(CRITERIA_KEYS)}")
     opt_in = criteria.get("opt_in_status")
     if not _blank(opt_in) and opt_in not in OPT_IN_STATUSES:
-        raise _invalid(
+        raise field_error(
             "target_criteria",
             f"opt_in_status is one of {', '.join(OPT_IN_STATUSES)}: opted-out contacts are "
             "never messaged",
@@ -72,7 +66,7 @@ def _criteria(criteria) -> tuple[Q | None, list[uuid.UUID]]:
         try:
             query = segment_filter_q({rule: criteria[key]})
         except SegmentFilterError as exc:
-            raise _invalid("target_criteria", f"{key} {exc.errors[rule]}") from exc
+            raise field_error("target_criteria", f"{key} {exc.errors[rule]}") from exc
         match = query if match is None else match & query
     return match, _group_ids(criteria.get("groups"))
 
@@ -85,7 +79,7 @@ def _group_ids(groups) -> list[uuid.UUID]:
             raise TypeError
         return [uuid.UUID(str(group)) for group in groups]
     except (TypeError, ValueError) as exc:
-        raise _invalid("target_criteria", "groups must be a list of segment ids") from exc
+        raise field_error("target_criteria", "groups must be a list of segment ids") from exc
 
 
 @dataclass
@@ -105,15 +99,15 @@ def _targets(contact_ids, segment_ids, criteria) -> list[Q]:
     segments = list(Segment.objects.filter(pk__in=segment_ids | set(groups)))
     missing = (segment_ids | set(groups)) - {segment.pk for segment in segments}
     if missing & segment_ids:
-        raise _invalid("target_segment_ids", "Some segments do not exist.")
+        raise field_error("target_segment_ids", "Some segments do not exist.")
     if missing:
-        raise _invalid("target_criteria", "Some groups are not segments of this account.")
+        raise field_error("target_criteria", "Some groups are not segments of this account.")
     targets = [Q(pk__in=contact_ids)] if contact_ids else []
     targets += [segment_filter_q(segment.filter_json) for segment in segments]
     if criteria_q is not None:
         targets.append(criteria_q)
     if not targets:
-        raise _invalid("target_contact_ids", "Target contacts, segments or criteria.")
+        raise field_error("target_contact_ids", "Target contacts, segments or criteria.")
     return targets
 
 

@@ -27,18 +27,12 @@ from messaging.selectors.campaign_audience import (
     campaign_estimate,
     campaign_targets,
 )
-from mifumo.errors import ApplicationError, ErrorCode
+from mifumo.errors import ApplicationError, ErrorCode, field_error
 from mifumo.events import iso_utc, publish
 from sms.selectors import sender_id_check
 from tenants.models import Tenant
 
 Status = Campaign.Status
-
-
-def _invalid(field_name: str, message: str) -> ApplicationError:
-    return ApplicationError(
-        message, code=ErrorCode.VALIDATION_ERROR, errors={field_name: [message]}
-    )
 
 
 # --- The state machine ----------------------------------------------------------------------
@@ -135,7 +129,7 @@ def _prepared(campaign: Campaign, *, tenant: Tenant) -> dict[str, Any]:
         try:
             schedule = schedule_clean(campaign.recurring_schedule, default_tz=default_tz, now=now)
         except ScheduleError as exc:
-            raise _invalid("recurring_schedule", str(exc)) from exc
+            raise field_error("recurring_schedule", str(exc)) from exc
         prepared["recurring_schedule"] = schedule
         prepared["next_run_at"] = next_run_after(schedule, now, default_tz)
     due = campaign.is_recurring or campaign.scheduled_at is not None
@@ -221,7 +215,7 @@ def campaign_start(
     campaign = _locked(campaign.pk)
     campaign_status_check(campaign, "start")
     if campaign.is_recurring:
-        raise _invalid("is_recurring", "A recurring campaign starts on its schedule.")
+        raise field_error("is_recurring", "A recurring campaign starts on its schedule.")
     campaign_message_check(campaign=campaign, tenant=tenant)
     if not campaign.total_recipients:
         raise ApplicationError("There is no one to send to.", code=ErrorCode.VALIDATION_ERROR)

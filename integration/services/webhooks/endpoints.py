@@ -9,7 +9,7 @@ from django.db import transaction
 
 from integration.models import WebhookDelivery, WebhookEndpoint
 from integration.services.webhooks.deliveries import SECRET_PREFIX, deliveries_cancel
-from mifumo.errors import ApplicationError, ErrorCode
+from mifumo.errors import field_error
 from mifumo.outbound_http import TargetRefused, check_target
 
 EVENT_TYPES = (
@@ -27,20 +27,16 @@ URL_MAX_LENGTH = 500
 State = WebhookDelivery.State
 
 
-def _validation_error(field: str, message: str) -> ApplicationError:
-    return ApplicationError(message, code=ErrorCode.VALIDATION_ERROR, errors={field: [message]})
-
-
 def _check_url(url: str) -> str:
     url = (url or "").strip()
     if not url:
-        raise _validation_error("url", "Enter the URL that receives the events.")
+        raise field_error("url", "Enter the URL that receives the events.")
     if len(url) > URL_MAX_LENGTH:
-        raise _validation_error("url", f"The URL must be at most {URL_MAX_LENGTH} characters.")
+        raise field_error("url", f"The URL must be at most {URL_MAX_LENGTH} characters.")
     try:
         check_target(url)
     except TargetRefused as exc:
-        raise _validation_error("url", str(exc)) from exc
+        raise field_error("url", str(exc)) from exc
     return url
 
 
@@ -49,9 +45,7 @@ def _check_events(events) -> list[str]:
     unknown = sorted(chosen - set(EVENT_TYPES))
     if not chosen or unknown:
         named = f"Unknown events: {', '.join(unknown)}. " if unknown else ""
-        raise _validation_error(
-            "events", f"{named}Choose one or more of: {', '.join(EVENT_TYPES)}."
-        )
+        raise field_error("events", f"{named}Choose one or more of: {', '.join(EVENT_TYPES)}.")
     return [event for event in EVENT_TYPES if event in chosen]
 
 
