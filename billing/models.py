@@ -1,6 +1,7 @@
-"""Prepaid SMS credits: one balance row per tenant and the ledger that explains it; the SMS
-packages tenants buy, the coupons that discount them, the payments that buy them and the
-mobile-money numbers tenants save to pay with.
+"""Prepaid SMS credits: one balance row per tenant and the ledger that explains it, with the
+lots of credits that expire; the SMS packages tenants buy, the coupons that discount them, the
+plans tenants subscribe to, the payments that buy both and the mobile-money numbers tenants
+save to pay with.
 
 All live in the public schema. A credit is one SMS segment to one recipient. The balance is
 changed only by billing.services, under SELECT ... FOR UPDATE, and never goes below zero.
@@ -23,6 +24,9 @@ class CreditBalance(models.Model):
         "tenants.Tenant", on_delete=models.CASCADE, primary_key=True, related_name="credit_balance"
     )
     credits = models.BigIntegerField(default=0)
+    spend_counted_until = models.DateTimeField(
+        null=True, blank=True, help_text="Ledger entries up to here are counted against lots"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -39,6 +43,11 @@ class CreditBalance(models.Model):
 class CreditLedgerEntry(models.Model):
     """One change to a balance. `credits` is signed: purchases and refunds add, reserves spend.
 
+    Kinds: purchase and bonus (a paid order, or a plan's period), reserve (a send), refund
+    (credits of messages never handed to a provider), correction (an operator's signed entry,
+    with its reason), expiry (what was left of a lot when it expired), reversal (the credits of
+    a payment whose money was given back), adjustment (older operator entries).
+
     `reference` names what caused it (a send request, a purchase, an operator's command).
     Entries a payment caused point to it (`payment`): one purchase and at most one bonus each,
     which a unique index holds however often the payment is confirmed.
@@ -50,6 +59,9 @@ class CreditLedgerEntry(models.Model):
         RESERVE = "reserve", "Reserve"
         REFUND = "refund", "Refund"
         ADJUSTMENT = "adjustment", "Adjustment"
+        CORRECTION = "correction", "Correction"
+        EXPIRY = "expiry", "Expiry"
+        REVERSAL = "reversal", "Payment refunded"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(
@@ -228,7 +240,12 @@ class PaymentTransaction(models.Model):
         expired -> review     payment_confirm: paid after the order expired; grants nothing
         pending -> failed | cancelled   payment_fail: the provider's answer says so
         pending -> expired    payments_expire: PAYMENT_EXPIRY_MINUTES passed unpaid
-    completed, failed, cancelled and review never change again.
+        completed -> refunded payment_refund: an operator gave the money back (the credits
+                              still unspent are taken back by a reversal entry)
+    failed, cancelled, review and refunded never change again.
+
+    An order buys a package, a number of credits, or (`subscription`) one period of a plan:
+    `period_start`..`period_end`, whose included messages are its credits.
     """
 
     class Status(models.TextChoices):
@@ -238,6 +255,7 @@ class PaymentTransaction(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         EXPIRED = "expired", "Expired"
         REVIEW = "review", "Needs review"
+        REFUNDED = "refunded", "Refunded"
 
     class Provider(models.TextChoices):
         SANDBOX = "sandbox", "Sandbox"
@@ -268,6 +286,15 @@ class PaymentTransaction(models.Model):
         max_digits=12, decimal_places=2, help_text="What is charged: the price less the discount"
     )
     currency = models.CharField(max_length=3)
+    subscription = models.ForeignKey(
+        "billing.Subscription",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payments",
+    )
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_end = models.DateTimeField(null=True, blank=True)
     coupon = models.ForeignKey(
         Coupon, null=True, blank=True, on_delete=models.PROTECT, related_name="transactions"
     )
@@ -290,6 +317,9 @@ class PaymentTransaction(models.Model):
     )
     expires_at = models.DateTimeField()
     completed_at = models.DateTimeField(null=True, blank=True)
+    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    refund_reason = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -320,6 +350,178 @@ class PaymentTransaction(models.Model):
             "sms_count": self.package.sms_count,
             "price": self.package.price,
         }
+
+
+class CreditLot(models.Model):
+    """Credits that expire: the purchase (and bonus) of one payment whose package has
+    `validity_days`, or a plan period's included messages (billing.expiry).
+
+    Spending takes from the lot that expires first. `remaining` is what is left of the lot as
+    of the last expiry run, which counts the tenant's spending since the one before
+    (CreditBalance.spend_counted_until) against its lots, soonest expiry first. Once
+    `expires_at` passes, the run writes an `expiry` ledger entry of what remains (never more
+    than the balance), sets `remaining` to 0 and stamps `expired_at`.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    payment = models.OneToOneField(
+        "billing.PaymentTransaction", on_delete=models.PROTECT, related_name="credit_lot"
+    )
+    credits = models.PositiveIntegerField()
+    remaining = models.PositiveIntegerField()
+    expires_at = models.DateTimeField()
+    expired_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["expires_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["tenant", "expires_at"],
+                condition=models.Q(remaining__gt=0),
+                name="credit_lot_live",
+            ),
+            models.Index(
+                fields=["expires_at"],
+                condition=models.Q(expired_at__isnull=True),
+                name="credit_lot_due",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(remaining__lte=models.F("credits")),
+                name="credit_lot_remaining_within",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.remaining}/{self.credits} until {self.expires_at:%Y-%m-%d}"
+
+
+class Plan(models.Model):
+    """A subscription plan (operators manage them in the admin, through plan_save).
+
+    A plan has a price per month and per year; a paid period grants `messages_per_month`
+    credits for each of its months, which expire at the period's end (a CreditLot). `users`
+    caps members plus pending invitations (tenants.Tenant.user_limit, set from the plan).
+    Empty limits are unlimited. The one `is_default` plan (free) is what a tenant without a
+    subscription has.
+    """
+
+    class Cycle(models.TextChoices):
+        MONTHLY = "monthly", "Monthly"
+        YEARLY = "yearly", "Yearly"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100, unique=True)
+    description = models.CharField(max_length=255, blank=True)
+    price_monthly = models.DecimalField(max_digits=12, decimal_places=2)
+    price_yearly = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="TZS")
+    features = models.JSONField(default=list, blank=True, help_text="A list of short lines")
+    messages_per_month = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Included SMS credits per month; empty: none counted"
+    )
+    users = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Members plus pending invitations; empty: any number"
+    )
+    trial_days = models.PositiveSmallIntegerField(default=0)
+    is_default = models.BooleanField(
+        default=False, help_text="The plan of tenants without a subscription (one at most)"
+    )
+    is_active = models.BooleanField(default=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sort_order", "price_monthly", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="plan_one_default"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(price_monthly__gte=0, price_yearly__gte=0),
+                name="plan_prices_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def price_for(self, cycle: str) -> Decimal:
+        return self.price_yearly if cycle == self.Cycle.YEARLY else self.price_monthly
+
+
+class Subscription(models.Model):
+    """A tenant's subscription to a plan (billing.subscriptions). Statuses are Stripe's words:
+
+        incomplete -> active      the first period is paid
+        incomplete -> canceled    unpaid: its order failed or expired, or another replaced it
+        trialing -> active        a period is paid during or after the trial
+        trialing -> past_due      the trial ended unpaid
+        active -> past_due        the period ended unpaid (mobile money), or Stripe says so
+        past_due -> active        a period is paid
+        past_due -> canceled      SUBSCRIPTION_GRACE_DAYS passed unpaid
+        active | trialing -> canceled   at the period's end once cancel_at_period_end is set
+    canceled never changes again. A tenant has at most one subscription that is not canceled.
+
+    Mobile money cannot be charged without the customer's PIN: each period is an order
+    (PaymentTransaction.subscription) paid through the payment flow, and a renewal is a
+    reminder and a new order. With Stripe it is a Stripe subscription
+    (`stripe_subscription_id`) whose events move it.
+    """
+
+    class Status(models.TextChoices):
+        TRIALING = "trialing", "Trialing"
+        ACTIVE = "active", "Active"
+        PAST_DUE = "past_due", "Past due"
+        CANCELED = "canceled", "Canceled"
+        INCOMPLETE = "incomplete", "Incomplete"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    billing_cycle = models.CharField(max_length=8, choices=Plan.Cycle.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.INCOMPLETE)
+    provider = models.CharField(max_length=16, choices=PaymentTransaction.Provider.choices)
+    payment_method = models.CharField(max_length=16, choices=PaymentTransaction.Method.choices)
+    current_period_start = models.DateTimeField(null=True, blank=True)
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    trial_end = models.DateTimeField(null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    renewal_reminded_at = models.DateTimeField(null=True, blank=True)
+    stripe_subscription_id = models.CharField(max_length=255, blank=True)
+    stripe_customer_id = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant"],
+                condition=~models.Q(status="canceled"),
+                name="subscription_one_live_per_tenant",
+            ),
+            models.UniqueConstraint(
+                fields=["stripe_subscription_id"],
+                condition=~models.Q(stripe_subscription_id=""),
+                name="subscription_stripe_id_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} ({self.status})"
 
 
 class PaymentMethod(models.Model):

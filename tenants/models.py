@@ -29,6 +29,12 @@ class Tenant(TenantMixin):
     contact_email = models.EmailField(blank=True)
     is_active = models.BooleanField(default=True)
     settings = models.JSONField(default=dict, blank=True)
+    user_limit = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Members plus pending invitations allowed, set from the plan by billing; "
+        "empty: any number",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
