@@ -4,17 +4,21 @@ import ipaddress
 import re
 import secrets
 import zoneinfo
+from collections.abc import Iterable
+from typing import Any
 
 import pycountry
 from django.conf import settings
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 from django_tenants.utils import get_public_schema_name, schema_context, schema_exists
 from rest_framework import status
 
 from mifumo.errors import ApplicationError, ErrorCode, field_error
+from mifumo.events import publish
 from mifumo.tasks import email_send
 from tenants.middleware import platform_hosts
 from tenants.models import Domain, Invitation, Membership, Role, Tenant
@@ -126,6 +130,7 @@ def tenant_create(
     if owner.active_tenant_id is None:
         owner.active_tenant = tenant
         owner.save(update_fields=["active_tenant", "updated_at"])
+    publish("tenant.created", {"tenant_id": str(tenant.pk)})
     return tenant
 
 
@@ -193,10 +198,44 @@ def domain_add(*, tenant: Tenant, domain: str, is_primary: bool = False) -> Doma
     return Domain.objects.create(tenant=tenant, domain=domain, is_primary=is_primary)
 
 
+def seats_taken(*, tenant: Tenant, replacing_email: str = "") -> int:
+    """Active members plus pending invitations that have not expired (one to
+    `replacing_email` is about to be replaced, so it does not count)."""
+    invitations = tenant.invitations.filter(
+        status=Invitation.Status.PENDING, expires_at__gt=timezone.now()
+    ).exclude(email=replacing_email)
+    members = tenant.memberships.filter(status=Membership.Status.ACTIVE)
+    return members.count() + invitations.count()
+
+
+def _seat_check(tenant: Tenant, taken: int) -> None:
+    if tenant.user_limit is not None and taken >= tenant.user_limit:
+        raise ApplicationError(
+            f"The plan allows {tenant.user_limit} users and {taken} seats are taken; "
+            "upgrade the plan or remove a member or an invitation first.",
+            code=ErrorCode.PLAN_LIMIT_REACHED,
+            status_code=status.HTTP_403_FORBIDDEN,
+            details={"limit": tenant.user_limit, "used": taken},
+        )
+
+
+def tenant_user_limit_set(
+    *, tenant_ids: "Iterable[object] | QuerySet[Any]", limit: int | None
+) -> int:
+    """Set how many users the tenants' plan allows (billing calls it when a plan changes), in
+    one UPDATE; `tenant_ids` may be a query. Members already in stay; new invitations wait for
+    a free seat. Returns how many tenants were changed."""
+    return Tenant.objects.filter(pk__in=tenant_ids).update(
+        user_limit=limit, updated_at=timezone.now()
+    )
+
+
 @transaction.atomic
 def invitation_create(*, membership: Membership, email: str, role: str) -> Invitation:
     """Invite `email` to the membership's tenant; replaces any pending invitation to it."""
     tenant, email = membership.tenant, email.strip().lower()
+    # The tenant's row lock keeps two invitations sent at once from both taking the last seat.
+    Tenant.objects.select_for_update().filter(pk=tenant.pk).values_list("pk").get()
     if role == Role.OWNER and membership.role != Role.OWNER:
         raise ApplicationError(
             "Only an owner can invite another owner.",
@@ -205,6 +244,7 @@ def invitation_create(*, membership: Membership, email: str, role: str) -> Invit
         )
     if tenant.memberships.filter(user__email=email).exists():
         raise field_error("email", f"{email} is already a member of this tenant.")
+    _seat_check(tenant, seats_taken(tenant=tenant, replacing_email=email))
     tenant.invitations.filter(email=email, status=Invitation.Status.PENDING).update(
         status=Invitation.Status.REVOKED
     )
@@ -248,6 +288,11 @@ def invitation_accept(*, token: str, user) -> Invitation:
             code=ErrorCode.PERMISSION_DENIED,
             status_code=status.HTTP_403_FORBIDDEN,
         )
+    tenant = Tenant.objects.select_for_update().get(pk=invitation.tenant_id)
+    if not tenant.memberships.filter(user=user).exists():
+        # The invitation held a seat; a plan lowered since may have taken it away.
+        members = tenant.memberships.filter(status=Membership.Status.ACTIVE).count()
+        _seat_check(tenant, members)
     membership, _ = Membership.objects.update_or_create(
         user=user,
         tenant=invitation.tenant,

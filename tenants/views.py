@@ -163,6 +163,8 @@ class TenantMembersView(APIView):
 
     @api_doc(
         summary="Invite someone by email with a role (owners and admins)",
+        description="Members plus pending invitations may not exceed the plan's users: "
+        "403 PLAN_LIMIT_REACHED, with `limit` and `used` in details.",
         request=s.InviteSerializer,
         responses={201: enveloped(s.InvitationSerializer)},
         errors=(400, 401, 403, 404, 422),
@@ -197,7 +199,7 @@ class InvitationView(APIView):
     @api_doc(
         summary="Show an invitation; signed in as the invited email, accept it",
         responses={200: enveloped(s.InvitationSerializer)},
-        errors=(401, 404),
+        errors=(401, 403, 404),
         tags=TAGS,
     )
     def get(self, request, token):
