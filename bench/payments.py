@@ -1,17 +1,25 @@
-"""Payment callback benchmark (issue 14): how fast `POST /webhooks/zenopay/` answers ZenoPay.
+"""Payment callback benchmarks (issue 14): how fast the web tier answers the providers.
 
-Target: a payment callback is answered in under 50 ms at p95. wrk posts valid callbacks
-(the right x-api-key) for distinct pending orders, as ZenoPay would once each payer pays;
-no worker runs, so the figure is what the web tier does per callback (verify the key, parse,
-store the callback once, enqueue the task that asks ZenoPay and credits). The same route with
-a wrong key, in the same run, is the floor: the stack (gunicorn, Django's middleware, the
-envelope) with nothing stored.
+1. ZenoPay, `POST /webhooks/zenopay/`: wrk posts valid callbacks (the right x-api-key) for
+   distinct pending orders, as ZenoPay would once each payer pays. The floor is the same route
+   with a wrong key: the stack's 403, nothing stored.
+2. Stripe, `POST /webhooks/stripe/`: wrk posts `checkout.session.completed` events, each
+   about a distinct pending card order and signed as Stripe signs it (Stripe-Signature over
+   the timestamp and the raw body, tests.fakes.stripe.sign, made just before the run: Stripe
+   refuses nothing older than five minutes and neither do we). The floor is the same bodies
+   with a wrong signature: the route's 400, nothing stored.
+
+Target for both: a callback is answered in under 50 ms at p95. No worker runs, so the figure is
+what the web tier does per callback (verify, parse, store it once, enqueue the task that asks
+the provider before anything is credited).
 
 Runs against a separate database (BENCH_DATABASE_URL, default mifumo_bench) on a tenant it
-creates afresh. Usage: `make bench` (or .venv/bin/python bench/payments.py); BENCH_ORDERS,
-BENCH_WEB_WORKERS / BENCH_WEB_THREADS and BENCH_DURATION reshape a run.
+creates afresh. Usage: `make bench` (or .venv/bin/python bench/payments.py); BENCH_PARTS
+(zenopay,stripe), BENCH_ORDERS / BENCH_CARD_ORDERS, BENCH_WEB_WORKERS / BENCH_WEB_THREADS
+and BENCH_DURATION narrow or reshape a run.
 """
 
+import argparse
 import json
 import os
 import re
@@ -28,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 PORT = int(os.environ.get("BENCH_PORT", "8767"))
 BASE = f"http://127.0.0.1:{PORT}"
 API_KEY = "bench-zenopay-key"
+STRIPE_WEBHOOK_SECRET = "whsec_bench_payments"
 os.environ.update(
     DEBUG="false",
     SECRET_KEY=secrets.token_urlsafe(50),
@@ -38,6 +47,9 @@ os.environ.update(
     DJANGO_SETTINGS_MODULE="mifumo.settings",
     PAYMENT_PROVIDER="zenopay",
     ZENOPAY_API_KEY=API_KEY,
+    # Cards go to Stripe as in production; no call reaches it, as no worker runs.
+    STRIPE_SECRET_KEY="sk_test_bench_payments",
+    STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET,
 )
 
 import django  # noqa: E402
@@ -53,17 +65,55 @@ from accounts.models import User  # noqa: E402
 from billing.models import PaymentTransaction  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tenants.services import tenant_create  # noqa: E402
-from webhooks.models import PaymentCallback  # noqa: E402
+from tests.fakes.stripe import event_json, sign  # noqa: E402
+from webhooks.models import PaymentCallback, StripeEvent  # noqa: E402
 
-# More orders than a run can post, so every callback names an order not seen before.
+# More orders than a run can post, so every callback names an order not seen before (a
+# Stripe event is ten times a ZenoPay callback's size: fewer of them fill a run).
 ORDERS = int(os.environ.get("BENCH_ORDERS", "100000"))
+CARD_ORDERS = int(os.environ.get("BENCH_CARD_ORDERS", "50000"))
+PARTS = set(os.environ.get("BENCH_PARTS", "zenopay,stripe").split(","))
 SUBDOMAIN = "bench-payments"
 BIN = ROOT / ".venv/bin"
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "4"))
 WEB_THREADS = int(os.environ.get("BENCH_WEB_THREADS", "1"))
 DURATION = os.environ.get("BENCH_DURATION", "10s")
-WRK = ["wrk", "-t1", "-c16", f"-d{DURATION}", "-s", str(ROOT / "bench/wrk/post_json.lua")]
-ROUTE = "/webhooks/zenopay/"
+WRK = ["wrk", "-t1", "-c16", f"-d{DURATION}"]
+ZENOPAY_ROUTE = "/webhooks/zenopay/"
+STRIPE_ROUTE = "/webhooks/stripe/"
+# Each Stripe event carries its own signature, which post_json.lua's one fixed header cannot:
+# this script reads "<Stripe-Signature>\t<body>" lines and otherwise works as post_json.lua.
+SIGNED_LUA = r"""
+local threads = 0
+setup = function(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
+
+local lines = {}
+for line in io.lines(os.getenv("BODY_FILE")) do
+  local signature, body = line:match("^([^\t]*)\t(.*)$")
+  lines[#lines + 1] = {signature, body}
+end
+local stride = tonumber(os.getenv("WRK_THREADS") or "1")
+local next_line
+
+request = function()
+  next_line = ((next_line or (id - stride)) + stride) % #lines
+  local signed = lines[next_line + 1]
+  local headers = {["Content-Type"] = "application/json", ["Stripe-Signature"] = signed[1]}
+  return wrk.format("POST", nil, headers, signed[2])
+end
+
+done = function(summary, latency, requests)
+  io.write(string.format("p50_ms %.2f\n", latency:percentile(50) / 1000))
+  io.write(string.format("p95_ms %.2f\n", latency:percentile(95) / 1000))
+  io.write(string.format("p99_ms %.2f\n", latency:percentile(99) / 1000))
+  io.write(string.format("requests %d\n", summary.requests))
+  io.write(string.format("errors %d\n", summary.errors.connect + summary.errors.read +
+    summary.errors.write + summary.errors.status + summary.errors.timeout))
+end
+"""
 
 
 def fresh_tenant() -> Tenant:
@@ -101,6 +151,32 @@ def pending_orders(tenant: Tenant) -> list[str]:
     return [order.order_id for order in orders]
 
 
+def pending_card_orders(tenant: Tenant) -> list[PaymentTransaction]:
+    """CARD_ORDERS pending card orders of 110,000 TZS, each with its Checkout Session, as the
+    purchase route leaves them."""
+    expires_at = timezone.now() + timedelta(hours=1)
+    orders = [
+        PaymentTransaction(
+            tenant=tenant,
+            order_id=f"bench-card-{secrets.token_hex(8)}-{n}",
+            credits=5000,
+            bonus_credits=250,
+            amount=Decimal("110000.00"),
+            currency="TZS",
+            provider=PaymentTransaction.Provider.STRIPE,
+            payment_method=PaymentTransaction.Method.CARD,
+            buyer_name="Bench Buyer",
+            buyer_email="buyer@bench.example",
+            provider_reference=f"cs_test_{secrets.token_hex(12)}",
+            payment_url="https://checkout.stripe.com/c/pay/bench",
+            expires_at=expires_at,
+        )
+        for n in range(CARD_ORDERS)
+    ]
+    PaymentTransaction.objects.bulk_create(orders, batch_size=5000)
+    return orders
+
+
 def callback_bodies(order_ids: list[str]) -> list[str]:
     """ZenoPay's callback for each order, in its published shape."""
     return [
@@ -116,17 +192,56 @@ def callback_bodies(order_ids: list[str]) -> list[str]:
     ]
 
 
-def wrk(bodies: list[str], api_key: str) -> dict:
+def stripe_events(orders: list[PaymentTransaction]) -> list[str]:
+    """The checkout.session.completed event Stripe sends for each order once its payer paid:
+    the paid Checkout Session, in Stripe's shape (tests.fakes.stripe)."""
+    return [
+        event_json(
+            "checkout.session.completed",
+            {
+                "id": order.provider_reference,
+                "object": "checkout.session",
+                "amount_subtotal": 11_000_000,
+                "amount_total": 11_000_000,
+                "cancel_url": f"https://app.example.com/billing/payments/{order.order_id}",
+                "client_reference_id": order.order_id,
+                "created": int(order.created_at.timestamp()),
+                "currency": "tzs",
+                "customer": None,
+                "customer_email": order.buyer_email,
+                "expires_at": int(order.expires_at.timestamp()),
+                "livemode": False,
+                "metadata": {"order_id": order.order_id},
+                "mode": "payment",
+                "payment_intent": f"pi_test_{secrets.token_hex(12)}",
+                "payment_status": "paid",
+                "status": "complete",
+                "success_url": f"https://app.example.com/billing/payments/{order.order_id}",
+                "url": None,
+            },
+        )
+        for order in orders
+    ]
+
+
+def signed_lines(bodies: list[str], *, forged: bool = False) -> list[str]:
+    """Each body with its Stripe-Signature, signed now (or with a signature of the right
+    shape that does not verify)."""
+    if forged:
+        return [f"{sign(body, 'whsec_not_the_secret')}\t{body}" for body in bodies]
+    return [f"{sign(body, STRIPE_WEBHOOK_SECRET)}\t{body}" for body in bodies]
+
+
+def wrk(route: str, lines: list[str], script: Path | str, **env_extra: str) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as body_file:
-        body_file.write("\n".join(bodies) + "\n")
-    env = {
-        **os.environ,
-        "BODY_FILE": body_file.name,
-        "HEADER": f"x-api-key: {api_key}",
-        "WRK_THREADS": "1",
-    }
+        body_file.write("\n".join(lines) + "\n")
+    env = {**os.environ, "BODY_FILE": body_file.name, "WRK_THREADS": "1", **env_extra}
     out = subprocess.run(
-        [*WRK, f"{BASE}{ROUTE}"], check=True, capture_output=True, text=True, env=env
+        [*WRK, "-s", str(script), f"{BASE}{route}"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
     ).stdout
     os.unlink(body_file.name)
     figures = dict(re.findall(r"^(\w+) ([\d.]+)$", out, re.M))
@@ -147,14 +262,47 @@ def settle() -> None:
         cursor.execute("CHECKPOINT")
 
 
-def main():
-    call_command("ensure_services")
-    call_command("migrate_all", verbosity=0)
-    tenant = fresh_tenant()
+def zenopay_part(tenant: Tenant) -> tuple[dict, dict]:
     PaymentCallback.objects.filter(provider=PaymentTransaction.Provider.ZENOPAY).delete()
     bodies = callback_bodies(pending_orders(tenant))
     connection.close()
-    # Django logs each of the floor's 403s as a line; tens of thousands would drown the report.
+    script = ROOT / "bench/wrk/post_json.lua"
+    settle()
+    valid = wrk(ZENOPAY_ROUTE, bodies, script, HEADER=f"x-api-key: {API_KEY}")
+    stored = PaymentCallback.objects.filter(provider=PaymentTransaction.Provider.ZENOPAY)
+    valid["stored"] = stored.count()
+    settle()
+    floor = wrk(ZENOPAY_ROUTE, bodies, script, HEADER="x-api-key: not-the-key")
+    return valid, floor
+
+
+def stripe_part(tenant: Tenant) -> tuple[dict, dict]:
+    StripeEvent.objects.all().delete()
+    bodies = stripe_events(pending_card_orders(tenant))
+    connection.close()
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(SIGNED_LUA)
+    try:
+        settle()
+        valid = wrk(STRIPE_ROUTE, signed_lines(bodies), lua.name)
+        settle()  # and the requests still in flight when wrk stopped are answered
+        valid["stored"] = StripeEvent.objects.count()
+        floor = wrk(STRIPE_ROUTE, signed_lines(bodies, forged=True), lua.name)
+        settle()
+        floor["stored"] = StripeEvent.objects.count() - valid["stored"]
+    finally:
+        os.unlink(lua.name)
+    return valid, floor
+
+
+def main():
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
+    call_command("ensure_services")
+    call_command("migrate_all", verbosity=0)
+    tenant = fresh_tenant()
+    # Django logs each of the floor's 4xx as a line; tens of thousands would drown the report.
     web = gunicorn_start(
         port=PORT,
         env=dict(os.environ),
@@ -162,35 +310,57 @@ def main():
         threads=WEB_THREADS,
         stderr=subprocess.DEVNULL,
     )
+    results = {}
     try:
-        settle()
-        valid = wrk(bodies, API_KEY)
-        stored = PaymentCallback.objects.filter(provider=PaymentTransaction.Provider.ZENOPAY)
-        valid["stored"] = stored.count()
-        settle()
-        floor = wrk(bodies, "not-the-key")
+        if "zenopay" in PARTS:
+            results["zenopay"] = zenopay_part(tenant)
+        if "stripe" in PARTS:
+            results["stripe"] = stripe_part(tenant)
     finally:
         web.terminate()
         web.wait()
         settle()
-    report(valid, floor)
+    if "zenopay" in results:
+        report_zenopay(*results["zenopay"])
+    if "stripe" in results:
+        report_stripe(*results["stripe"])
 
 
-def report(valid: dict, floor: dict) -> None:
-    print(
-        f"ZenoPay callbacks, POST {ROUTE} (gunicorn {WEB_WORKERS} workers x {WEB_THREADS} "
-        f"threads, wrk 1 thread x 16 connections, {DURATION}):"
+def _figures(run: dict) -> str:
+    return (
+        f"{run['rps']:.0f} req/s, p50 {run['p50_ms']:.1f} ms, p95 {run['p95_ms']:.1f} ms, "
+        f"p99 {run['p99_ms']:.1f} ms"
     )
+
+
+def _setup() -> str:
+    return (
+        f"gunicorn {WEB_WORKERS} workers x {WEB_THREADS} threads, wrk 1 thread x 16 "
+        f"connections, {DURATION}"
+    )
+
+
+def report_zenopay(valid: dict, floor: dict) -> None:
+    print(f"ZenoPay callbacks, POST {ZENOPAY_ROUTE} ({_setup()}):")
     print(
-        f"  valid key, distinct orders: {valid['rps']:.0f} req/s, p50 {valid['p50_ms']:.1f} ms, "
-        f"p95 {valid['p95_ms']:.1f} ms, p99 {valid['p99_ms']:.1f} ms, errors "
-        f"{valid['errors']:.0f}; {valid['stored']} distinct callbacks stored"
-        "   (target p95 < 50 ms)"
+        f"  valid key, distinct orders: {_figures(valid)}, errors {valid['errors']:.0f}; "
+        f"{valid['stored']} distinct callbacks stored   (target p95 < 50 ms)"
     )
     # Every answer here is a 403, which wrk counts among its errors.
+    print(f"  floor, wrong key (403):     {_figures(floor)}")
+
+
+def report_stripe(valid: dict, floor: dict) -> None:
+    print(f"Stripe events, POST {STRIPE_ROUTE} ({_setup()}):")
     print(
-        f"  floor, wrong key (403):     {floor['rps']:.0f} req/s, p50 {floor['p50_ms']:.1f} ms, "
-        f"p95 {floor['p95_ms']:.1f} ms, p99 {floor['p99_ms']:.1f} ms"
+        f"  signed checkout.session.completed, distinct orders: {_figures(valid)}, errors "
+        f"{valid['errors']:.0f}; {valid['stored']} distinct events stored"
+        "   (target p95 < 50 ms)"
+    )
+    # Every answer here is a 400, which wrk counts among its errors.
+    print(
+        f"  floor, wrong signature (400):                       {_figures(floor)}; "
+        f"{floor['stored']} stored"
     )
 
 

@@ -1,5 +1,6 @@
-"""Invoices: one for each completed payment, made in the transaction that completes it, numbered
-without gaps within a year; a tenant's invoices as the routes read them; and each one as a PDF.
+"""Invoices: one for each completed payment (credits, a package or a plan's period), made in
+the transaction that completes it, numbered without gaps within a year; a tenant's invoices as
+the routes read them; and each one as a PDF.
 
 Numbers come from InvoiceCounter: one upsert takes the year's next number and holds the row's
 lock until the paying transaction ends, so concurrent completions are numbered one after the
@@ -17,7 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from fpdf import FPDF
 
-from billing.models import Invoice, PaymentTransaction
+from billing.models import Invoice, PaymentTransaction, Subscription
 from mifumo.selectors import get_or_404
 
 CENT = Decimal("0.01")
@@ -45,7 +46,26 @@ def tax_included(*, total: Decimal, rate: Decimal) -> Decimal:
     return (total * rate / (1 + rate)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def _period_line(payment: PaymentTransaction, subtotal: Decimal) -> dict[str, Any]:
+    """The line of a plan's period: "Plan Business, monthly, 2025-03-01 to 2025-04-01" (the
+    dates in the current time zone)."""
+    subscription = cast(Subscription, payment.subscription)
+    period = ""
+    if payment.period_start is not None and payment.period_end is not None:
+        start = timezone.localtime(payment.period_start).date()
+        end = timezone.localtime(payment.period_end).date()
+        period = f", {start:%Y-%m-%d} to {end:%Y-%m-%d}"
+    return {
+        "description": f"Plan {subscription.plan.name}, {subscription.billing_cycle}{period}",
+        "quantity": 1,
+        "unit_price": str(subtotal),
+        "amount": str(subtotal),
+    }
+
+
 def _lines(payment: PaymentTransaction, subtotal: Decimal) -> list[dict[str, Any]]:
+    if payment.subscription is not None:
+        return [_period_line(payment, subtotal)]
     if payment.package is not None:
         bought = {
             "description": f"{payment.package.name} SMS package: {payment.credits:,} SMS",
@@ -82,7 +102,9 @@ def invoice_create_for(*, payment_id: uuid.UUID) -> Invoice:
     existing = Invoice.objects.filter(payment_id=payment_id).first()
     if existing is not None:
         return existing
-    payment = PaymentTransaction.objects.select_related("package").get(pk=payment_id)
+    payment = PaymentTransaction.objects.select_related("package", "subscription__plan").get(
+        pk=payment_id
+    )
     if payment.status != PaymentTransaction.Status.COMPLETED:
         raise ValueError(f"Payment {payment.order_id} is {payment.status}, not completed.")
     issued_at = timezone.now()

@@ -79,7 +79,7 @@ class CreditLedgerEntry(models.Model):
         "billing.PaymentTransaction",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="credit_entries",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -290,7 +290,7 @@ class PaymentTransaction(models.Model):
         "billing.Subscription",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="payments",
     )
     period_start = models.DateTimeField(null=True, blank=True)
@@ -366,7 +366,7 @@ class CreditLot(models.Model):
     id = models.BigAutoField(primary_key=True)
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
     payment = models.OneToOneField(
-        "billing.PaymentTransaction", on_delete=models.PROTECT, related_name="credit_lot"
+        "billing.PaymentTransaction", on_delete=models.CASCADE, related_name="credit_lot"
     )
     credits = models.PositiveIntegerField()
     remaining = models.PositiveIntegerField()
@@ -480,6 +480,10 @@ class Subscription(models.Model):
         PAST_DUE = "past_due", "Past due"
         CANCELED = "canceled", "Canceled"
         INCOMPLETE = "incomplete", "Incomplete"
+
+    # The statuses in which the subscription's plan holds for its tenant (an incomplete one
+    # has not started).
+    STARTED = (Status.TRIALING, Status.ACTIVE, Status.PAST_DUE)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(

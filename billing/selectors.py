@@ -1,4 +1,5 @@
-"""Reads of the credit ledger, the packages on sale and a tenant's payments."""
+"""Reads of the credit ledger, the packages on sale, a tenant's payments, and the plan and
+subscription it is on."""
 
 import calendar
 import uuid
@@ -12,7 +13,14 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from rest_framework import status
 
-from billing.models import CreditBalance, CreditLedgerEntry, PaymentTransaction, SmsPackage
+from billing.models import (
+    CreditBalance,
+    CreditLedgerEntry,
+    PaymentTransaction,
+    Plan,
+    SmsPackage,
+    Subscription,
+)
 from mifumo.errors import ApplicationError, ErrorCode
 from mifumo.selectors import get_or_404
 
@@ -42,7 +50,9 @@ def sms_package_get(*, package_id: object) -> SmsPackage:
 
 
 def payments_of(*, tenant_id: uuid.UUID, status: str | None = None) -> QuerySet[PaymentTransaction]:
-    payments = PaymentTransaction.objects.filter(tenant_id=tenant_id).select_related("package")
+    payments = PaymentTransaction.objects.filter(tenant_id=tenant_id).select_related(
+        "package", "subscription__plan"
+    )
     return payments.filter(status=status) if status else payments
 
 
@@ -144,3 +154,22 @@ def payment_for_callback(*, provider: str, order_id: str) -> PaymentTransaction 
     """The order a provider's callback names, whichever tenant's it is (the callback names
     none), or None."""
     return PaymentTransaction.objects.filter(provider=provider, order_id=order_id).first()
+
+
+def subscription_current(*, tenant_id: uuid.UUID) -> Subscription | None:
+    """The tenant's subscription that is not canceled (at most one), with its plan, or None."""
+    return (
+        Subscription.objects.select_related("plan")
+        .filter(tenant_id=tenant_id)
+        .exclude(status=Subscription.Status.CANCELED)
+        .first()
+    )
+
+
+def plan_current(*, tenant_id: uuid.UUID) -> Plan | None:
+    """The plan whose limits hold for the tenant: its live subscription's (trialing, active or
+    past due; an incomplete one has not started), else the default plan, else None."""
+    subscription = subscription_current(tenant_id=tenant_id)
+    if subscription is not None and subscription.status != Subscription.Status.INCOMPLETE:
+        return subscription.plan
+    return Plan.objects.filter(is_default=True).first()

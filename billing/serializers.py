@@ -200,7 +200,10 @@ class CreditBalanceSerializer(serializers.Serializer[Any]):
     balance = BalanceDetailSerializer()
     usage = UsageSerializer()
     next_expiry = serializers.DateTimeField(
-        allow_null=True, help_text="When the oldest expiring credits lapse (null: none expire)"
+        allow_null=True, help_text="When the soonest expiring credits lapse (null: none expire)"
+    )
+    next_expiry_credits = serializers.IntegerField(
+        allow_null=True, help_text="How many credits lapse then (what is left of them)"
     )
 
 
@@ -210,15 +213,26 @@ class PurchaseHistoryQuerySerializer(serializers.Serializer[Any]):
     page_size = serializers.IntegerField(required=False, min_value=1)
 
 
+_Kind = CreditLedgerEntry.Kind
+# The history's types, each the ledger kinds it lists ("payment" lists payments instead).
+HISTORY_KINDS: dict[str, list[str]] = {
+    "purchase": [_Kind.PURCHASE, _Kind.BONUS],
+    "usage": [_Kind.RESERVE, _Kind.REFUND],
+    "adjustment": [_Kind.CORRECTION, _Kind.REVERSAL, _Kind.ADJUSTMENT],
+    "expiry": [_Kind.EXPIRY],
+}
+HISTORY_TYPES = [*HISTORY_KINDS, "payment"]
+
+
 class HistoryQuerySerializer(serializers.Serializer[Any]):
-    type = serializers.ChoiceField(["purchase", "payment", "usage"], required=False)
+    type = serializers.ChoiceField(HISTORY_TYPES, required=False)
     page = serializers.IntegerField(required=False, min_value=1)
     page_size = serializers.IntegerField(required=False, min_value=1)
 
 
 class HistoryItemSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField()
-    type = serializers.ChoiceField(["purchase", "payment", "usage", "adjustment"])
+    type = serializers.ChoiceField(HISTORY_TYPES)
     kind = serializers.CharField(help_text="The ledger entry's kind, or the payment's status")
     description = serializers.CharField(allow_blank=True)
     credits = serializers.IntegerField()
@@ -245,10 +259,6 @@ class CostSerializer(serializers.Serializer[Any]):
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
     price = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False)
     currency = serializers.CharField()
-
-
-USAGE_KINDS: list[str] = [CreditLedgerEntry.Kind.RESERVE, CreditLedgerEntry.Kind.REFUND]
-PURCHASE_KINDS: list[str] = [CreditLedgerEntry.Kind.PURCHASE, CreditLedgerEntry.Kind.BONUS]
 
 
 class InvoiceLineSerializer(serializers.Serializer[Any]):

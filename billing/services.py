@@ -1,6 +1,8 @@
 """Credit ledger writes, and the SMS package catalogue. Every ledger change locks the tenant's
 balance row (SELECT ... FOR UPDATE), so concurrent sends can never spend the same credit twice,
-and writes its ledger entry. Payments are billing.payments.services'."""
+and writes its ledger entry: purchases and bonuses of payments, reserves and refunds of sends,
+operators' corrections, and the reversal of a refunded payment. Payments are
+billing.payments.services', their refunds billing.refunds'."""
 
 import uuid
 from decimal import Decimal
@@ -10,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from rest_framework import status
 
-from billing.models import CreditBalance, CreditLedgerEntry, SmsPackage
-from mifumo.errors import ApplicationError, ErrorCode
+from billing.models import CreditBalance, CreditLedgerEntry, CreditLot, SmsPackage
+from mifumo.errors import ApplicationError, ErrorCode, field_error
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -72,17 +74,85 @@ def credit_add(
     if kind != Kind.ADJUSTMENT and credits <= 0:
         raise ValueError(f"A {kind} adds a positive number of credits.")
     balance = _locked_balance(tenant_id)
-    if balance.credits + credits < 0:
-        raise ApplicationError(
-            f"An adjustment of {credits} would leave a negative balance ({balance.credits}).",
-            code=ErrorCode.INSUFFICIENT_BALANCE,
-            status_code=status.HTTP_402_PAYMENT_REQUIRED,
-        )
+    _never_negative(balance, credits, "An adjustment")
     return _apply(
         balance,
         credits=credits,
         kind=kind,
         reference=reference,
+        reason=reason,
+        created_by=created_by,
+        payment_id=payment_id,
+    )
+
+
+def _never_negative(balance: CreditBalance, credits: int, what: str) -> None:
+    if balance.credits + credits < 0:
+        raise ApplicationError(
+            f"{what} of {credits} would leave a negative balance ({balance.credits}).",
+            code=ErrorCode.INSUFFICIENT_BALANCE,
+            status_code=status.HTTP_402_PAYMENT_REQUIRED,
+        )
+
+
+@transaction.atomic
+def credit_correct(
+    *,
+    tenant_id: uuid.UUID,
+    credits: int,
+    reason: str,
+    created_by: "User | None",
+    reference: str = "",
+) -> CreditLedgerEntry:
+    """An operator's correction: a signed number of credits with the reason it is made
+    (required). Purchases come from payments only; an operator's entry is always a correction.
+    The balance never goes below zero (402 INSUFFICIENT_BALANCE, as credit_add)."""
+    reason = reason.strip()
+    if credits == 0:
+        raise field_error("credits", "A correction adds or takes away credits: not 0.")
+    if not reason:
+        raise field_error("reason", "A correction says why it is made.")
+    balance = _locked_balance(tenant_id)
+    _never_negative(balance, credits, "A correction")
+    return _apply(
+        balance,
+        credits=credits,
+        kind=Kind.CORRECTION,
+        reference=reference,
+        reason=reason,
+        created_by=created_by,
+    )
+
+
+def credit_reverse(
+    *,
+    tenant_id: uuid.UUID,
+    payment_id: uuid.UUID,
+    credits: int,
+    reason: str,
+    created_by: "User | None",
+) -> CreditLedgerEntry | None:
+    """Take back up to `credits` of a refunded payment (billing.refunds): never more than the
+    balance holds, nor, when the payment's credits are a lot that expires, than the lot has
+    left (what expired was taken by its expiry entry already); the lot keeps what is left.
+    One reversal entry per payment, which the unique index on (payment, kind) holds; None when
+    nothing is left to take. Runs in the transaction that refunds the payment."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("credit_reverse runs in the transaction that refunds the payment.")
+    balance = _locked_balance(tenant_id)
+    # Read under the balance lock, as the expiry run reads lots: no lock order to get wrong.
+    lot = CreditLot.objects.filter(payment_id=payment_id).first()
+    taken = min(credits, balance.credits, credits if lot is None else lot.remaining)
+    if taken <= 0:
+        return None
+    if lot is not None:
+        lot.remaining -= taken
+        lot.save(update_fields=["remaining"])
+    return _apply(
+        balance,
+        credits=-taken,
+        kind=Kind.REVERSAL,
+        reference=str(payment_id),
         reason=reason,
         created_by=created_by,
         payment_id=payment_id,
@@ -239,3 +309,28 @@ def sms_packages_seed() -> int:
             sms_package_save(package=SmsPackage(currency="TZS", sort_order=order, **fields))
             made += 1
     return made
+
+
+@transaction.atomic
+def credit_expire(
+    *,
+    tenant_id: uuid.UUID,
+    credits: int,
+    reference: uuid.UUID | str,
+    reason: str,
+    payment_id: uuid.UUID | None = None,
+) -> CreditLedgerEntry:
+    """Take away `credits` that expired unspent (billing.expiry), never more than the balance.
+    The entry of a paid order's lot names the payment: a second expiry of it is refused by the
+    database (credit_entry_once_per_payment)."""
+    balance = _locked_balance(tenant_id)
+    if not 0 < credits <= balance.credits:
+        raise ValueError(f"Cannot expire {credits} credits of a balance of {balance.credits}.")
+    return _apply(
+        balance,
+        credits=-credits,
+        kind=Kind.EXPIRY,
+        reference=reference,
+        reason=reason,
+        payment_id=payment_id,
+    )

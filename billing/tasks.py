@@ -1,8 +1,10 @@
-"""Tasks of the billing app: asking a provider about an order, expiring unpaid ones, and the
-daily check that every balance equals its ledger."""
+"""Tasks of the billing app: asking a provider about an order, expiring unpaid ones, expiring
+credit lots, moving subscriptions through their periods, and the daily check that every
+balance equals its ledger."""
 
 from celery import shared_task
 
+from billing import expiry, subscriptions
 from billing.integrity import ledger_integrity_check
 from billing.models import PaymentTransaction
 from billing.payments import services
@@ -25,3 +27,13 @@ def payments_expire() -> int:
 @cron_task(time_limit=600)
 def ledger_integrity_check_task() -> int:
     return len(ledger_integrity_check())
+
+
+@cron_task(time_limit=600)
+def credit_lots_expire() -> int:
+    return expiry.credit_lots_expire()
+
+
+@cron_task(time_limit=300)
+def subscriptions_advance() -> int:
+    return subscriptions.subscriptions_advance()

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from billing import views
+from billing.views import account, subscriptions
+from billing.views import credits as views
 
 urlpatterns = [
     path("sms/packages/", views.SmsPackagesView.as_view(), name="billing-sms-packages"),
@@ -54,4 +55,18 @@ urlpatterns = [
         name="billing-payment-method-default",
     ),
     path("usage/", views.UsageView.as_view(), name="billing-usage"),
+    path("usage/limits/", account.UsageLimitsView.as_view(), name="billing-usage-limits"),
+    path("overview/", account.OverviewView.as_view(), name="billing-overview"),
+    path("plans/", subscriptions.PlansView.as_view(), name="billing-plans"),
+    path("subscription/", subscriptions.SubscriptionView.as_view(), name="billing-subscription"),
+    path(
+        "subscription/create/",
+        subscriptions.SubscriptionCreateView.as_view(),
+        name="billing-subscription-create",
+    ),
+    path(
+        "subscription/cancel/",
+        subscriptions.SubscriptionCancelView.as_view(),
+        name="billing-subscription-cancel",
+    ),
 ]

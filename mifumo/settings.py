@@ -299,6 +299,11 @@ SMS_RETRY_GRACE_SECONDS = env.int("SMS_RETRY_GRACE_SECONDS", default=30)
 # waiting in the queue it may be among them, so only after the longer STALE time.
 SMS_OUTBOX_LOST_SECONDS = env.int("SMS_OUTBOX_LOST_SECONDS", default=30)
 SMS_OUTBOX_STALE_SECONDS = env.int("SMS_OUTBOX_STALE_SECONDS", default=300)
+    "billing-credit-lots-expire": {"task": "billing.tasks.credit_lots_expire", "schedule": 60 * 15},
+    "billing-subscriptions-advance": {
+        "task": "billing.tasks.subscriptions_advance",
+        "schedule": 60 * 15,
+    },
 SMS_SWEEP_MAX_MESSAGES = 100_000
 # Send capacity: segments per second per sender id, and the send workers a tenant may share.
 SMS_SENDER_SEGMENTS_PER_SECOND = env.float("SMS_SENDER_SEGMENTS_PER_SECOND", default=1000.0)
@@ -397,6 +402,12 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Mifumo <no-reply@mifumo.local>")
 # Where links in emails point (the dashboard frontend).
 FRONTEND_URL = env.str("FRONTEND_URL", default="") or PUBLIC_BASE_URL
+
+# --- Subscriptions (billing.subscriptions): a mobile-money period is bought like credits; its
+# renewal is a reminder REMINDER_DAYS before the end and a new order. Unpaid past the end it is
+# past_due, and canceled GRACE_DAYS later.
+SUBSCRIPTION_RENEWAL_REMINDER_DAYS = env.int("SUBSCRIPTION_RENEWAL_REMINDER_DAYS", default=3)
+SUBSCRIPTION_GRACE_DAYS = env.int("SUBSCRIPTION_GRACE_DAYS", default=7)
 
 # --- I18N, static
 LANGUAGE_CODE = "en-us"

@@ -86,7 +86,9 @@ class StripeEvent(models.Model):
     State: pending -> applied | unmatched | ignored. A Checkout Session's events name the order
     (metadata order_id, else client_reference_id); applying a paid one asks Stripe for the
     session (billing.payments.services.payment_verify): the event itself grants nothing.
-    Subscription and invoice events are kept but ignored: subscriptions are not sold yet.
+    Subscription and invoice events (webhooks.stripe_events) ask Stripe for the subscription or
+    invoice and apply its answer; unmatched when it names nothing of ours. Other types are
+    ignored.
     """
 
     class State(models.TextChoices):

@@ -1,6 +1,6 @@
 """Storing provider status reports as they arrive, and applying them in batches; storing
 payment callbacks (and Stripe events) once each, and applying each by asking the provider
-(billing.payments).
+(billing.payments; Stripe's subscription events through webhooks.stripe_events).
 
 Callbacks answer as soon as their reports are stored (one INSERT); a task applies pending
 reports a moment later, grouped by tenant, through messaging.status_reports (one set-based
@@ -28,6 +28,7 @@ from messaging.status_reports import message_status_reports_apply
 from mifumo.principals import shared_key
 from sms.models import CallbackRoute
 from sms.providers.base import StatusReport
+from webhooks import stripe_events
 from webhooks.models import PaymentCallback, StatusEvent, StripeEvent
 
 _KICK_KEY = shared_key("webhooks", "status-events", "kick")
@@ -238,7 +239,9 @@ def stripe_event_store(
 ) -> None:
     """Keep a verified Stripe event once by its id (a replay stores nothing and starts nothing)
     and have it applied in a task, so Stripe is answered at once. `callback` is the order its
-    Checkout Session names, if any; `payload` is the body as JSON text."""
+    one-off Checkout Session names, if any; the object it is about (session, subscription or
+    invoice) is kept by its id, which is all applying it reads; `payload` is the body as JSON
+    text."""
     from webhooks.tasks import stripe_event_apply_task
 
     data = event.get("data")
@@ -264,24 +267,44 @@ def stripe_event_store(
 def stripe_event_apply(*, stored_id: int) -> str | None:
     """Apply a stored Stripe event; returns its state (None when it was already processed).
 
-    A paid checkout is confirmed only by Stripe's answer about the session (payment_verify);
-    one that ended unpaid fails its order, which grants nothing. Other events are ignored."""
+    Nothing in the event is taken on its word: a one-off checkout is confirmed only by Stripe's
+    answer about the session (payment_verify), and one that ended unpaid fails its order, which
+    grants nothing; subscription, invoice and subscription-mode checkout events move ours as
+    Stripe answers about the subscription and invoice (webhooks.stripe_events). Other events
+    are ignored."""
     event = StripeEvent.objects.filter(pk=stored_id, state=StripeEvent.State.PENDING).first()
     if event is None:
         return None
-    state = StripeEvent.State.IGNORED
-    if event.event_type in STRIPE_PAID_EVENTS | STRIPE_UNPAID_EVENTS:
-        payment = (
-            payment_for_callback(provider="stripe", order_id=event.order_id)
-            if event.order_id
-            else None
-        )
-        state = StripeEvent.State.UNMATCHED
-        if payment is not None:
-            if event.event_type in STRIPE_PAID_EVENTS:
-                payment_verify(payment=payment)
-            else:
-                payment_fail(transaction_id=payment.pk, reason=f"Stripe: {event.event_type}")
-            state = StripeEvent.State.APPLIED
+    state = _stripe_event_state(event)
     StripeEvent.objects.filter(pk=stored_id).update(state=state, processed_at=timezone.now())
     return state
+
+
+def _stripe_event_state(event: StripeEvent) -> str:
+    kind, object_id = event.event_type, event.object_id
+    if kind in stripe_events.SUBSCRIPTION_EVENTS:
+        found = stripe_events.stripe_subscription_event_apply(stripe_subscription_id=object_id)
+    elif kind in stripe_events.INVOICE_EVENTS:
+        paid = kind in stripe_events.INVOICE_PAID_EVENTS
+        found = stripe_events.stripe_invoice_event_apply(invoice_id=object_id, paid_event=paid)
+    elif kind == stripe_events.CHECKOUT_COMPLETED and not event.order_id:
+        # A session that names no order may be a subscription's: Stripe's session says.
+        found = stripe_events.stripe_checkout_subscription_apply(session_id=object_id)
+    elif kind in STRIPE_PAID_EVENTS | STRIPE_UNPAID_EVENTS:
+        found = _stripe_checkout_payment_apply(event)
+    else:
+        return StripeEvent.State.IGNORED
+    return StripeEvent.State.APPLIED if found else StripeEvent.State.UNMATCHED
+
+
+def _stripe_checkout_payment_apply(event: StripeEvent) -> bool:
+    payment = (
+        payment_for_callback(provider="stripe", order_id=event.order_id) if event.order_id else None
+    )
+    if payment is None:
+        return False
+    if event.event_type in STRIPE_PAID_EVENTS:
+        payment_verify(payment=payment)
+    else:
+        payment_fail(transaction_id=payment.pk, reason=f"Stripe: {event.event_type}")
+    return True

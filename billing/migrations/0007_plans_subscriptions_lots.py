@@ -15,6 +15,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterField(
+            model_name='creditledgerentry',
+            name='payment',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='credit_entries', to='billing.paymenttransaction'),
+        ),
         migrations.AddField(
             model_name='creditbalance',
             name='spend_counted_until',
@@ -110,7 +115,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='paymenttransaction',
             name='subscription',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='billing.subscription'),
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='payments', to='billing.subscription'),
         ),
         migrations.CreateModel(
             name='CreditLot',
@@ -121,7 +126,7 @@ class Migration(migrations.Migration):
                 ('expires_at', models.DateTimeField()),
                 ('expired_at', models.DateTimeField(blank=True, null=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('payment', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='credit_lot', to='billing.paymenttransaction')),
+                ('payment', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='credit_lot', to='billing.paymenttransaction')),
                 ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.tenant')),
             ],
             options={

@@ -1,5 +1,6 @@
-"""Buying credits: starting a payment, and the only functions that move a PaymentTransaction
-out of `pending` (its docstring lists the states).
+"""Buying credits or a plan's period: starting a payment, recording a Stripe subscription's
+paid invoice as its period's order, and the only functions that move a PaymentTransaction out
+of `pending` (its docstring lists the states).
 
 Credits are granted exactly once per paid order whatever arrives twice, late or out of order:
 payment_confirm moves the order in one conditional UPDATE ... WHERE status = pending RETURNING,
@@ -11,7 +12,7 @@ answer: only a provider's status answer (payment_verify) confirms.
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
@@ -21,13 +22,16 @@ from django.utils import timezone
 from rest_framework import status as http_status
 
 from billing.coupons import coupon_apply, coupon_release, coupon_use
+from billing.expiry import credit_lot_open
 from billing.invoices import invoice_create_for
-from billing.models import CreditLedgerEntry, PaymentTransaction, SmsPackage
+from billing.models import CreditLedgerEntry, PaymentTransaction, SmsPackage, Subscription
 from billing.payments.providers import get_payment_provider, payment_provider_for
 from billing.payments.providers.base import PaymentOrder, PaymentState, PaymentStatus
+from billing.plans import plan_period_credits
 from billing.selectors import credits_cost
 from billing.services import credit_add
-from mifumo.errors import ApplicationError, ErrorCode
+from billing.subscriptions import subscription_next_period, subscription_period_paid
+from mifumo.errors import ApplicationError, ErrorCode, field_error
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -76,9 +80,15 @@ def payment_initiate(
     mobile_money_provider: str = "",
     coupon_code: str = "",
     created_by: "User | None" = None,
+    subscription: Subscription | None = None,
 ) -> PaymentTransaction:
-    """Make a pending order for a package (or for `credits` at SMS_CREDIT_PRICE) and ask the
-    provider to collect it. A provider that refuses the order for good fails it (502).
+    """Make a pending order for a package (or for `credits` at SMS_CREDIT_PRICE, or for the
+    next period of `subscription`) and ask the provider to collect it. A provider that refuses
+    the order for good fails it (502).
+
+    A period's order is charged the plan's price for the subscription's cycle and its credits
+    are the plan's messages for each month of it (none is allowed); it pays for
+    billing.subscriptions.subscription_next_period.
 
     With `coupon_code` the order is charged the price less the coupon's discount (400
     INVALID_COUPON when it does not apply) and takes one of its uses in the transaction that
@@ -90,7 +100,17 @@ def payment_initiate(
             code=ErrorCode.VALIDATION_ERROR,
             errors={"payment_method": ["This payment method is not available."]},
         )
-    if package is not None:
+    period: tuple[datetime | None, datetime | None] = (None, None)
+    priced_field = "package_id"
+    if subscription is not None:
+        plan, cycle = subscription.plan, subscription.billing_cycle
+        amount, currency = plan.price_for(cycle), plan.currency
+        if amount <= 0:
+            raise field_error("plan_id", "A free plan is not paid for.")
+        bought, bonus = plan_period_credits(plan=plan, billing_cycle=cycle), 0
+        period = subscription_next_period(subscription=subscription)
+        priced_field = "plan_id"
+    elif package is not None:
         if not package.is_active:
             raise ApplicationError(
                 "This package is no longer sold.",
@@ -112,7 +132,7 @@ def payment_initiate(
         raise ApplicationError(
             f"{provider.name} takes {', '.join(provider.currencies)}, not {currency}.",
             code=ErrorCode.VALIDATION_ERROR,
-            errors={"package_id": [f"This package is priced in {currency}."]},
+            errors={priced_field: [f"This is priced in {currency}."]},
         )
     discount = (
         coupon_apply(code=coupon_code, price=amount, currency=currency, package=package)
@@ -130,6 +150,9 @@ def payment_initiate(
             bonus_credits=bonus,
             amount=discount.amount if discount else amount,
             currency=currency,
+            subscription=subscription,
+            period_start=period[0],
+            period_end=period[1],
             coupon=discount.coupon if discount else None,
             discount=discount.discount if discount else Decimal("0"),
             provider=provider.name,
@@ -237,14 +260,15 @@ def payment_confirm(
     if new_status != Status.COMPLETED:
         logger.warning("Payment %s needs review: %s %s", order_id, paid_amount, paid_currency)
         return new_status
-    credit_add(
-        tenant_id=tenant_id,
-        credits=credits,
-        kind=Kind.PURCHASE,
-        reference=order_id,
-        reason="Paid order",
-        payment_id=transaction_id,
-    )
+    if credits:  # a plan's period may include no messages
+        credit_add(
+            tenant_id=tenant_id,
+            credits=credits,
+            kind=Kind.PURCHASE,
+            reference=order_id,
+            reason="Paid order",
+            payment_id=transaction_id,
+        )
     if bonus:
         credit_add(
             tenant_id=tenant_id,
@@ -255,7 +279,73 @@ def payment_confirm(
             payment_id=transaction_id,
         )
     invoice_create_for(payment_id=transaction_id)
+    _completed_apply(transaction_id)
     return new_status
+
+
+def _completed_apply(transaction_id: uuid.UUID) -> None:
+    """What a completed order brings besides its credits: the period of a plan it paid for,
+    or the lot its package's credits expire with."""
+    payment = PaymentTransaction.objects.select_related("package").get(pk=transaction_id)
+    if payment.subscription_id is not None:
+        subscription_period_paid(payment=payment)
+    elif payment.package is not None and payment.package.validity_days:
+        credit_lot_open(
+            payment_id=payment.pk,
+            tenant_id=payment.tenant_id,
+            credits=payment.credits + payment.bonus_credits,
+            expires_at=timezone.now() + timedelta(days=payment.package.validity_days),
+        )
+
+
+def subscription_invoice_paid(
+    *,
+    subscription: Subscription,
+    invoice_id: str,
+    amount: Decimal,
+    currency: str,
+    period_start: datetime | None,
+    period_end: datetime | None,
+) -> PaymentTransaction | None:
+    """A paid invoice of a Stripe subscription, as the order of its period: made once (its
+    order_id is the invoice's id, whoever tells of it twice or at once) and completed through
+    payment_confirm, so its credits, lot, invoice and period follow the one path of every
+    order. None for an invoice of nothing (a trial's), or one already an order of another
+    subscription."""
+    if amount <= 0:
+        return None
+    currency = currency.upper()
+    plan, tenant = subscription.plan, subscription.tenant
+    with transaction.atomic():
+        payment, _ = PaymentTransaction.objects.get_or_create(
+            order_id=invoice_id[:64],
+            defaults={
+                "tenant": tenant,
+                "subscription": subscription,
+                "credits": plan_period_credits(plan=plan, billing_cycle=subscription.billing_cycle),
+                "amount": amount,
+                "currency": currency,
+                "period_start": period_start,
+                "period_end": period_end,
+                "provider": PaymentTransaction.Provider.STRIPE,
+                "payment_method": PaymentTransaction.Method.CARD,
+                "provider_reference": invoice_id[:100],
+                "buyer_name": tenant.business_name or tenant.name,
+                "buyer_email": tenant.contact_email,
+                "expires_at": timezone.now() + timedelta(minutes=settings.PAYMENT_EXPIRY_MINUTES),
+            },
+        )
+        if payment.subscription_id != subscription.pk:
+            logger.error("Stripe invoice %s is an order of another subscription", invoice_id)
+            return None
+        payment_confirm(
+            transaction_id=payment.pk,
+            paid_amount=amount,
+            paid_currency=currency,
+            reference=invoice_id,
+        )
+    payment.refresh_from_db()
+    return payment
 
 
 _FAIL_SQL = """

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from billing import selectors
 from billing import serializers as s
 from billing.coupons import coupon_discount, coupon_validate, coupons_listed
+from billing.expiry import credit_next_expiry
 from billing.invoices import invoice_get, invoice_pdf, invoices_of
 from billing.models import CreditLedgerEntry, PaymentTransaction
 from billing.payment_methods import (
@@ -45,7 +46,8 @@ Kind = CreditLedgerEntry.Kind
 Network = PaymentTransaction.Network
 
 
-def _transaction_data(payment: PaymentTransaction) -> dict[str, Any]:
+def transaction_data(payment: PaymentTransaction) -> dict[str, Any]:
+    """A payment as every billing route shows it."""
     return cast(dict[str, Any], s.PaymentTransactionSerializer(payment).data)
 
 
@@ -64,7 +66,8 @@ class SmsPackagesView(TenantScopedView):
         )
 
 
-def _buyer(request: TenantRequest, *, name: str, email: str, phone: str) -> Buyer:
+def buyer_of(request: TenantRequest, *, name: str, email: str, phone: str) -> Buyer:
+    """Who pays: what the body gave, else the signed-in member's name, email and phone."""
     user = cast("User", request.user)  # IsTenantMember: a signed-in member
     raw_phone = phone or user.phone_number
     try:
@@ -86,7 +89,7 @@ def _buyer(request: TenantRequest, *, name: str, email: str, phone: str) -> Buye
 
 def _created(payment: PaymentTransaction) -> Response:
     return envelope(
-        _transaction_data(payment),
+        transaction_data(payment),
         message="Payment started: confirm it on your phone."
         if payment.payment_method == "mobile_money"
         else "Payment started.",
@@ -113,7 +116,7 @@ class SmsPurchaseView(TenantScopedView):
         payment = payment_initiate(
             tenant=request.tenant,
             payment_method=body["payment_method"],
-            buyer=_buyer(request, name="", email="", phone=body.get("phone_number", "")),
+            buyer=buyer_of(request, name="", email="", phone=body.get("phone_number", "")),
             package=selectors.sms_package_get(package_id=body["package_id"]),
             mobile_money_provider=network if network in Network.values else "",
             coupon_code=body.get("coupon_code", ""),
@@ -141,7 +144,7 @@ class PaymentInitiateView(TenantScopedView):
         payment = payment_initiate(
             tenant=request.tenant,
             payment_method=body["payment_method"],
-            buyer=_buyer(
+            buyer=buyer_of(
                 request,
                 name=body.get("buyer_name", ""),
                 email=body.get("buyer_email", ""),
@@ -211,7 +214,7 @@ class PaymentStatusView(TenantScopedView):
     )
     def get(self, request: TenantRequest, transaction_id: str) -> Response:
         payment = selectors.payment_get(tenant_id=request.tenant.pk, transaction_id=transaction_id)
-        return envelope(_transaction_data(payment))
+        return envelope(transaction_data(payment))
 
 
 class PaymentVerifyView(TenantScopedView):
@@ -223,7 +226,7 @@ class PaymentVerifyView(TenantScopedView):
     )
     def get(self, request: TenantRequest, order_id: str) -> Response:
         payment = selectors.payment_by_order_get(tenant_id=request.tenant.pk, order_id=order_id)
-        return envelope(_transaction_data(payment_verify(payment=payment)))
+        return envelope(transaction_data(payment_verify(payment=payment)))
 
 
 class PaymentProvidersView(TenantScopedView):
@@ -264,6 +267,7 @@ class SmsBalanceView(TenantScopedView):
     )
     def get(self, request: TenantRequest) -> Response:
         summary = selectors.credit_summary(tenant_id=request.tenant.pk)
+        expiring = credit_next_expiry(tenant_id=request.tenant.pk)
         data = {
             **summary,
             "balance": summary,
@@ -271,7 +275,8 @@ class SmsBalanceView(TenantScopedView):
                 "used_this_month": summary["used_this_month"],
                 "remaining": summary["credits"],
             },
-            "next_expiry": None,  # credits do not expire until the expiry job is built
+            "next_expiry": expiring["expires_at"] if expiring else None,
+            "next_expiry_credits": expiring["credits"] if expiring else None,
         }
         return envelope(s.CreditBalanceSerializer(data).data)
 
@@ -304,19 +309,13 @@ class PurchaseHistoryView(TenantScopedView):
         )
 
 
-_ENTRY_TYPES = {
-    Kind.PURCHASE: "purchase",
-    Kind.BONUS: "purchase",
-    Kind.RESERVE: "usage",
-    Kind.REFUND: "usage",
-    Kind.ADJUSTMENT: "adjustment",
-}
+_ENTRY_TYPES = {kind: name for name, kinds in s.HISTORY_KINDS.items() for kind in kinds}
 
 
 def _entry_item(entry: CreditLedgerEntry) -> dict[str, Any]:
     return {
         "id": entry.id,
-        "type": _ENTRY_TYPES[Kind(entry.kind)],
+        "type": _ENTRY_TYPES[entry.kind],
         "kind": entry.kind,
         "description": entry.reason or entry.get_kind_display(),
         "credits": entry.credits,
@@ -329,7 +328,10 @@ def _entry_item(entry: CreditLedgerEntry) -> dict[str, Any]:
 
 
 def _payment_item(payment: PaymentTransaction) -> dict[str, Any]:
-    name = payment.package.name if payment.package else f"{payment.credits} credits"
+    if payment.subscription is not None:
+        name = f"Plan {payment.subscription.plan.name}"
+    else:
+        name = payment.package.name if payment.package else f"{payment.credits} credits"
     return {
         "id": payment.id,
         "type": "payment",
@@ -348,7 +350,9 @@ class BillingHistoryView(TenantScopedView):
     @api_doc(
         summary=(
             "The tenant's billing history, newest first: ledger entries (type=purchase: "
-            "purchases and bonuses; type=usage: sends and refunds) or its payments (type=payment)"
+            "purchases and bonuses; usage: sends and refunds; adjustment: operators' "
+            "corrections and refunded payments; expiry: credits that lapsed) or its payments "
+            "(type=payment)"
         ),
         responses={200: enveloped(s.HistoryItemSerializer, paginated=True)},
         errors=(400, 401, 403),
@@ -360,7 +364,7 @@ class BillingHistoryView(TenantScopedView):
                 openapi.IN_QUERY,
                 "What to list (default: every ledger entry)",
                 type=openapi.TYPE_STRING,
-                enum=["purchase", "payment", "usage"],
+                enum=s.HISTORY_TYPES,
             )
         ],
     )
@@ -377,7 +381,7 @@ class BillingHistoryView(TenantScopedView):
                 ),
                 view=self,
             )
-        kinds = {"purchase": s.PURCHASE_KINDS, "usage": s.USAGE_KINDS}.get(kind or "")
+        kinds = s.HISTORY_KINDS.get(kind or "")
         entries = selectors.ledger_of(tenant_id=tenant_id, kinds=kinds)
         return paginated(
             request,

@@ -9,10 +9,17 @@ from django.core.management import CommandError, call_command
 from accounts.models import User
 from billing.models import CreditBalance, CreditLedgerEntry
 from billing.selectors import credit_balance_get
-from billing.services import credit_add, credit_refund, credit_reserve
+from billing.services import (
+    credit_add,
+    credit_correct,
+    credit_expire,
+    credit_refund,
+    credit_reserve,
+)
 from mifumo.errors import ApplicationError
 from tests.concurrency import at_once
 from tests.conftest import committed
+from tests.envelope import ok_data
 
 Kind = CreditLedgerEntry.Kind
 
@@ -36,27 +43,27 @@ def add_credits(*args) -> str:
 # --- manage.py add_credits
 
 
-def test_a_positive_number_is_a_purchase(a, b):
+def test_an_operators_credits_are_a_correction_with_its_reason(a, b):
     output = add_credits("--tenant", "tenant-a", "--credits", "100", "--reason", "Invoice 42")
 
     assert "New balance: 100" in output
     assert balance_of(a.tenant) == 100
-    assert entries_of(a.tenant) == [(Kind.PURCHASE, 100, 100, "Invoice 42")]
+    assert entries_of(a.tenant) == [(Kind.CORRECTION, 100, 100, "Invoice 42")]
     entry = CreditLedgerEntry.objects.get(tenant=a.tenant)
     assert entry.reference == "add_credits command"
     assert balance_of(b.tenant) == 0
     assert entries_of(b.tenant) == []
 
 
-def test_a_negative_number_is_an_adjustment(a):
+def test_a_negative_number_is_a_correction_too(a):
     add_credits("--tenant", "tenant-a", "--credits", "100")
 
     output = add_credits("--tenant", "TENANT-A", "--credits", "-30", "--reason", "Double entry")
 
     assert "New balance: 70" in output
     assert entries_of(a.tenant) == [
-        (Kind.PURCHASE, 100, 100, "Purchase recorded by an operator."),
-        (Kind.ADJUSTMENT, -30, 70, "Double entry"),
+        (Kind.CORRECTION, 100, 100, "Credits added by an operator."),
+        (Kind.CORRECTION, -30, 70, "Double entry"),
     ]
     assert balance_of(a.tenant) == 70
 
@@ -212,7 +219,7 @@ def test_the_balance_is_read_only_and_credits_are_added_through_the_ledger(staff
     assert response.status_code == 302
     assert balance_of(a.tenant) == 6
     entry = CreditLedgerEntry.objects.filter(tenant=a.tenant).order_by("-created_at").first()
-    assert (entry.kind, entry.credits, entry.balance_after) == (Kind.ADJUSTMENT, -4, 6)
+    assert (entry.kind, entry.credits, entry.balance_after) == (Kind.CORRECTION, -4, 6)
     assert (entry.reason, entry.created_by_id) == ("Goodwill undo", staff.root.id)
 
 
@@ -226,14 +233,14 @@ def test_the_admin_refuses_an_adjustment_below_zero(staff, a):
     assert balance_of(a.tenant) == 3
 
 
-def test_the_admin_adds_a_first_balance_as_a_purchase(staff, a):
+def test_the_admin_adds_a_first_balance_as_a_correction(staff, a):
     response = staff.post(
         f"{BALANCES}add/", {"tenant": str(a.tenant.pk), "add_credits": "25", "reason": "Paid"}
     )
 
     assert response.status_code == 302
     assert balance_of(a.tenant) == 25
-    assert entries_of(a.tenant) == [(Kind.PURCHASE, 25, 25, "Paid")]
+    assert entries_of(a.tenant) == [(Kind.CORRECTION, 25, 25, "Paid")]
 
 
 def test_the_admin_add_form_needs_credits(staff, a):
@@ -273,3 +280,23 @@ def test_the_ledger_is_listed_filtered_and_searched_read_only(staff, a, b):
     change = staff.get(f"{LEDGER}{entry.pk}/change/")
     assert change.status_code == 200
     assert 'name="credits"' not in change.content.decode()
+
+
+def test_the_history_lists_corrections_and_expiries_under_their_own_types(api, a, b):
+    credit_correct(tenant_id=a.tenant.pk, credits=50, reason="Goodwill", created_by=None)
+    credit_expire(tenant_id=a.tenant.pk, credits=20, reference="MF1", reason="Credits expired")
+    client = api(a.agent)
+
+    every = ok_data(client.get("/api/billing/history/"))["results"]
+    adjustments = ok_data(client.get("/api/billing/history/?type=adjustment"))["results"]
+    expiries = ok_data(client.get("/api/billing/history/?type=expiry"))["results"]
+
+    assert [(item["type"], item["credits"]) for item in every] == [
+        ("expiry", -20),
+        ("adjustment", 50),
+    ]
+    assert [(item["kind"], item["description"]) for item in adjustments] == [
+        ("correction", "Goodwill")
+    ]
+    assert [item["balance_after"] for item in expiries] == [30]
+    assert ok_data(api(b.owner).get("/api/billing/history/"))["count"] == 0

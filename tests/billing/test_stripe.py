@@ -198,17 +198,25 @@ def test_an_event_for_an_unknown_order_is_stored_unmatched(client, db, stripe_fa
     ]
 
 
-def test_subscription_and_invoice_events_are_stored_and_ignored(client, db, stripe_fake, on_commit):
+def test_events_about_unknown_subscriptions_are_stored_unmatched_and_others_ignored(
+    client, db, stripe_fake, on_commit
+):
     events = [
         event_json("customer.subscription.created", {"id": "sub_test_1", "object": "subscription"}),
         event_json("invoice.payment_succeeded", {"id": "in_test_1", "object": "invoice"}),
+        event_json("customer.created", {"id": "cus_test_1", "object": "customer"}),
     ]
 
     with on_commit():
         for event in events:
             ok_data(post_event(client, event))
 
-    assert set(StripeEvent.objects.values_list("state", flat=True)) == {StripeEvent.State.IGNORED}
+    states = dict(StripeEvent.objects.values_list("event_type", "state"))
+    assert states == {
+        "customer.subscription.created": StripeEvent.State.UNMATCHED,
+        "invoice.payment_succeeded": StripeEvent.State.UNMATCHED,
+        "customer.created": StripeEvent.State.IGNORED,
+    }
 
 
 def test_cards_go_to_stripe_only_when_it_is_configured(api, a, settings, stripe_fake):

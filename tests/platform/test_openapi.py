@@ -35,6 +35,8 @@ BODYLESS = {
     ("/api/messaging/campaigns/{campaign_id}/resume/", "post"),
     ("/api/messaging/campaigns/{campaign_id}/cancel/", "post"),
     ("/api/billing/payment-methods/{payment_method_id}/default/", "post"),
+    ("/api/billing/subscription/cancel/", "post"),
+    ("/api/messaging/channels/{channel_id}/test/", "post"),
 }
 PAGINATED = {
     "/api/messaging/contacts/",
@@ -44,6 +46,8 @@ PAGINATED = {
     "/api/messaging/messages/",
     "/api/messaging/campaigns/",
     "/api/messaging/sms/sender-ids/",
+    "/api/messaging/channels/",
+    "/api/messaging/sms/providers/",
     "/api/auth/webhooks/{endpoint_id}/deliveries/",
     "/api/tenants/",
     "/api/tenants/{tenant_id}/domains/",

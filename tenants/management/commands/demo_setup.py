@@ -5,9 +5,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
+from billing.plans import plans_seed
 from billing.services import sms_packages_seed
 from integration.selectors import api_keys_of
 from integration.services.keys import api_key_create
+from sms.channels import channel_sandbox_ensure
 from tenants.models import Tenant
 from tenants.services import tenant_create
 
@@ -54,6 +56,8 @@ class Command(BaseCommand):
                 contact_email=email,
             )
         sms_packages_seed()
+        channel_sandbox_ensure(tenant=tenant)
+        plans_seed()
         base = settings.PUBLIC_BASE_URL
         api_key = self._demo_api_key(tenant, admin)
         self.stdout.write(
