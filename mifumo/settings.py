@@ -1,5 +1,6 @@
 """Mifumo settings, read from the environment (see .env.example)."""
 
+import base64
 import hashlib
 import hmac
 from datetime import timedelta
@@ -35,6 +36,31 @@ JWT_SIGNING_KEY = (
 )
 if len(JWT_SIGNING_KEY) < 32:
     raise ImproperlyConfigured("JWT_SIGNING_KEY must be at least 32 characters when set.")
+# Fernet keys for the credentials of tenants' own provider accounts (sms.credentials): one, or
+# several comma-separated while rotating (the first encrypts, each one decrypts). Without DEBUG
+# it must be set; in development it falls back to one derived from SECRET_KEY.
+CREDENTIALS_ENCRYPTION_KEY = env.str("CREDENTIALS_ENCRYPTION_KEY", default="")
+if not CREDENTIALS_ENCRYPTION_KEY.strip():
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "CREDENTIALS_ENCRYPTION_KEY must be set: it encrypts the tenants' provider "
+            "credentials. `make run` writes one into .env on its first run; elsewhere make one "
+            "with: python3 -c 'import base64, secrets; "
+            "print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())'"
+        )
+    CREDENTIALS_ENCRYPTION_KEY = base64.urlsafe_b64encode(
+        hmac.new(SECRET_KEY.encode(), b"mifumo.credentials-key", hashlib.sha256).digest()
+    ).decode()
+for _credentials_key in CREDENTIALS_ENCRYPTION_KEY.split(","):
+    try:
+        _credentials_key_bytes = base64.urlsafe_b64decode(_credentials_key.strip().encode())
+    except ValueError:
+        _credentials_key_bytes = b""
+    if len(_credentials_key_bytes) != 32:
+        raise ImproperlyConfigured(
+            "CREDENTIALS_ENCRYPTION_KEY holds a key that is not 32 bytes in URL-safe base64 "
+            "(a Fernet key)."
+        )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", ".localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -273,6 +299,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30,
     },
     "billing-payments-expire": {"task": "billing.tasks.payments_expire", "schedule": 60},
+    "billing-credit-lots-expire": {"task": "billing.tasks.credit_lots_expire", "schedule": 60 * 15},
+    "billing-subscriptions-advance": {
+        "task": "billing.tasks.subscriptions_advance",
+        "schedule": 60 * 15,
+    },
     "billing-ledger-integrity-check": {
         "task": "billing.tasks.ledger_integrity_check_task",
         "schedule": 60 * 60 * 24,
@@ -299,11 +330,6 @@ SMS_RETRY_GRACE_SECONDS = env.int("SMS_RETRY_GRACE_SECONDS", default=30)
 # waiting in the queue it may be among them, so only after the longer STALE time.
 SMS_OUTBOX_LOST_SECONDS = env.int("SMS_OUTBOX_LOST_SECONDS", default=30)
 SMS_OUTBOX_STALE_SECONDS = env.int("SMS_OUTBOX_STALE_SECONDS", default=300)
-    "billing-credit-lots-expire": {"task": "billing.tasks.credit_lots_expire", "schedule": 60 * 15},
-    "billing-subscriptions-advance": {
-        "task": "billing.tasks.subscriptions_advance",
-        "schedule": 60 * 15,
-    },
 SMS_SWEEP_MAX_MESSAGES = 100_000
 # Send capacity: segments per second per sender id, and the send workers a tenant may share.
 SMS_SENDER_SEGMENTS_PER_SECOND = env.float("SMS_SENDER_SEGMENTS_PER_SECOND", default=1000.0)
@@ -377,6 +403,12 @@ STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=30.0)
 if STRIPE_SECRET_KEY and not STRIPE_WEBHOOK_SECRET and not DEBUG:
     raise ImproperlyConfigured("STRIPE_SECRET_KEY needs STRIPE_WEBHOOK_SECRET too.")
 
+# --- Subscriptions (billing.subscriptions): a mobile-money period is bought like credits; its
+# renewal is a reminder REMINDER_DAYS before the end and a new order. Unpaid past the end it is
+# past_due, and canceled GRACE_DAYS later.
+SUBSCRIPTION_RENEWAL_REMINDER_DAYS = env.int("SUBSCRIPTION_RENEWAL_REMINDER_DAYS", default=3)
+SUBSCRIPTION_GRACE_DAYS = env.int("SUBSCRIPTION_GRACE_DAYS", default=7)
+
 # --- Invoices (billing.invoices): package prices include VAT (Tanzania's standard rate, 18%).
 BILLING_TAX_RATE = Decimal(env.str("BILLING_TAX_RATE", default="0.18"))
 BILLING_SELLER_NAME = env.str("BILLING_SELLER_NAME", default="Mifumo Technologies Ltd")
@@ -402,12 +434,6 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Mifumo <no-reply@mifumo.local>")
 # Where links in emails point (the dashboard frontend).
 FRONTEND_URL = env.str("FRONTEND_URL", default="") or PUBLIC_BASE_URL
-
-# --- Subscriptions (billing.subscriptions): a mobile-money period is bought like credits; its
-# renewal is a reminder REMINDER_DAYS before the end and a new order. Unpaid past the end it is
-# past_due, and canceled GRACE_DAYS later.
-SUBSCRIPTION_RENEWAL_REMINDER_DAYS = env.int("SUBSCRIPTION_RENEWAL_REMINDER_DAYS", default=3)
-SUBSCRIPTION_GRACE_DAYS = env.int("SUBSCRIPTION_GRACE_DAYS", default=7)
 
 # --- I18N, static
 LANGUAGE_CODE = "en-us"

@@ -7,7 +7,7 @@ from rest_framework.permissions import AllowAny
 from messaging.urls import sms_urlpatterns as messaging_sms_urlpatterns
 from messaging.views.sending import DeliveryReportsView
 from mifumo.views import HealthView
-from sms.urls import sender_name_urlpatterns
+from sms.urls import channel_urlpatterns, sender_name_urlpatterns
 
 api_info = openapi.Info(
     title="Mifumo API",
@@ -50,6 +50,7 @@ urlpatterns = [
     # again, namespaced so that reverse() keeps finding the routes above.
     path("api/messaging/sms/sms/", include((sms_routes, "sms-literal"))),
     path("api/messaging/", include(sender_name_urlpatterns)),
+    path("api/messaging/", include(channel_urlpatterns)),
     path("api/messaging/", include("messaging.urls")),
     path(
         "api/sms/delivery-reports/",

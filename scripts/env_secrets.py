@@ -5,6 +5,7 @@ empty in `.env` (or missing from it) gets a random value; a value already set is
 changed, so sessions and encrypted data survive every later run. The file is private (0600).
 """
 
+import base64
 import secrets
 import sys
 from pathlib import Path
@@ -14,6 +15,10 @@ GENERATED = {
     "SECRET_KEY": lambda: secrets.token_urlsafe(50),
     "JWT_SIGNING_KEY": lambda: secrets.token_urlsafe(50),
     "POSTGRES_PASSWORD": lambda: secrets.token_urlsafe(24),
+    # A Fernet key (what cryptography's Fernet.generate_key makes), without needing the package.
+    "CREDENTIALS_ENCRYPTION_KEY": lambda: base64.urlsafe_b64encode(
+        secrets.token_bytes(32)
+    ).decode(),
 }
 
 

@@ -10,6 +10,11 @@ class SmsConfig(AppConfig):
 
     def ready(self) -> None:
         checks.register(sms_provider_check)
+        # Every new tenant gets its sandbox number while the sandbox sends (sms.channels).
+        from mifumo import events
+        from sms.channels import tenant_created_received
+
+        events.subscribe("tenant.created", tenant_created_received)
 
 
 def sms_provider_check(

@@ -1,17 +1,19 @@
-"""Reads of the sms app: a tenant's sender IDs, the sender a send may use, and the provider
-account's own balance."""
+"""Reads of the sms app: a tenant's sender IDs, the sender a send may use, the provider
+account's own balance, a tenant's channels, and the channel an inbound address belongs to."""
 
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Lower
 from rest_framework import status as http_status
 
 from mifumo.errors import ApplicationError, ErrorCode
 from mifumo.selectors import get_or_404
-from sms.models import SenderId
+from sms.channels import InvalidAddress, channel_address_normalise
+from sms.models import Channel, ChannelAddress, SenderId
 from sms.providers.base import SmsProvider
 from sms.providers.beem import BeemError
 from sms.providers.twilio import TwilioError
@@ -101,4 +103,47 @@ def sender_id_check(*, tenant_id: uuid.UUID, name: str | None) -> str:
         code=ErrorCode.SENDER_ID_INVALID,
         status_code=http_status.HTTP_400_BAD_REQUEST,
         details={"sender_id": name, "default_sender_id": platform},
+    )
+
+
+def channels_of(
+    *, tenant_id: uuid.UUID, providers: Collection[str] | None = None
+) -> QuerySet[Channel]:
+    """The tenant's channels that are not deleted (of `providers` only, when given), by
+    provider with the default first, their addresses prefetched in one more query."""
+    channels = Channel.objects.filter(tenant_id=tenant_id, deleted_at__isnull=True)
+    if providers is not None:
+        channels = channels.filter(provider__in=providers)
+    return channels.prefetch_related(
+        Prefetch("addresses", queryset=ChannelAddress.objects.order_by("created_at", "id"))
+    )
+
+
+def channel_get(*, tenant_id: uuid.UUID, channel_id: uuid.UUID | str) -> Channel:
+    """The tenant's channel with this id; a deleted one, or another tenant's, is the uniform
+    404."""
+    return get_or_404(
+        channels_of(tenant_id=tenant_id).select_related("tenant"), channel_id, "Channel"
+    )
+
+
+def channel_default_get(*, tenant_id: uuid.UUID, provider: str) -> Channel | None:
+    """The tenant's default channel for `provider` (always active), or None: then the
+    platform's account."""
+    return Channel.objects.filter(tenant_id=tenant_id, provider=provider, is_default=True).first()
+
+
+def channel_address_route(*, provider: str, address: str) -> ChannelAddress | None:
+    """Where an inbound message to `address` at `provider` belongs: its index row, with its
+    channel, whose tenant_id is the tenant; None for an address no channel holds. The address
+    is read as the index keeps it (a number in E.164, local spellings in DEFAULT_PHONE_REGION).
+    One index read."""
+    try:
+        _, normalised = channel_address_normalise(address)
+    except InvalidAddress:
+        return None
+    return (
+        ChannelAddress.objects.select_related("channel")
+        .filter(provider=provider, address=normalised)
+        .first()
     )

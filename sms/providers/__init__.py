@@ -1,4 +1,7 @@
-"""Provider registry: settings.SMS_PROVIDER names the default."""
+"""Provider registry: settings.SMS_PROVIDER names the default. `get_provider` builds one on the
+platform's account (the settings); `provider_for_account` on a tenant's own (sms.channels)."""
+
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -13,11 +16,20 @@ PROVIDERS: dict[str, type[SmsProvider]] = {
 }
 
 
-def get_provider(name: str | None = None) -> SmsProvider:
-    name = name or settings.SMS_PROVIDER
+def _provider_class(name: str) -> type[SmsProvider]:
     try:
-        return PROVIDERS[name]()
+        return PROVIDERS[name]
     except KeyError as exc:
         raise ImproperlyConfigured(
             f"Unknown SMS provider {name!r}; known: {sorted(PROVIDERS)}"
         ) from exc
+
+
+def get_provider(name: str | None = None) -> SmsProvider:
+    return _provider_class(name or settings.SMS_PROVIDER)()
+
+
+def provider_for_account(name: str, credentials: Mapping[str, str]) -> SmsProvider:
+    """Provider `name` working with the account `credentials` name (decrypted, by the names
+    of its required_credentials and optional_credentials)."""
+    return _provider_class(name).with_credentials(credentials)

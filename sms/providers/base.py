@@ -6,9 +6,10 @@ done later (the sandbox's delivery reports) comes back in its results for the ca
 """
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from sms.segments import GSM7
 
@@ -107,6 +108,16 @@ class SmsProvider(ABC):
     # True when its status callbacks do not say which tenant they are for (Beem's): the
     # outbox then records a CallbackRoute for every provider message id it is given.
     routes_callbacks: bool = False
+    # The credentials of an account of this provider (a tenant's own, sms.channels), by the
+    # names `with_credentials` takes: those it cannot work without, then those it may use.
+    required_credentials: tuple[str, ...] = ()
+    optional_credentials: tuple[str, ...] = ()
+
+    @classmethod
+    def with_credentials(cls, credentials: Mapping[str, str]) -> Self:
+        """The provider working with the account these credentials name instead of the
+        platform's (the settings); a provider that needs none ignores them."""
+        return cls()
 
     @abstractmethod
     def send_batch(self, messages: list[OutboundSms], context: SendContext) -> list[SendResult]:

@@ -16,9 +16,10 @@ Key capitalisation varies (`status`, `Status`), so keys are matched ignoring cas
 import functools
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 import requests
 from django.conf import settings
@@ -73,19 +74,30 @@ class BeemProvider(SmsProvider):
     name = "beem"
     # Delivery reports name no tenant, so the outbox records where each request_id belongs.
     routes_callbacks = True
+    required_credentials = ("api_key", "secret_key")
 
     def __init__(self) -> None:
         self.send_url = settings.BEEM_SEND_URL
         self.balance_url = settings.BEEM_BALANCE_URL
         self.timeout = settings.BEEM_TIMEOUT_SECONDS
         self.max_recipients = settings.BEEM_MAX_RECIPIENTS_PER_REQUEST
-        self.configured = bool(settings.BEEM_API_KEY and settings.BEEM_SECRET_KEY)
+        self._use_account(settings.BEEM_API_KEY, settings.BEEM_SECRET_KEY)
+
+    @classmethod
+    def with_credentials(cls, credentials: Mapping[str, str]) -> Self:
+        provider = cls()
+        provider._use_account(credentials.get("api_key", ""), credentials.get("secret_key", ""))
+        return provider
+
+    def _use_account(self, api_key: str, secret_key: str) -> None:
+        self._auth = (api_key, secret_key)
+        self.configured = bool(api_key and secret_key)
 
     @functools.cached_property
     def session(self) -> requests.Session:
         # Made on first use: reading a delivery report (thousands a second) needs none.
         session = requests.Session()
-        session.auth = (settings.BEEM_API_KEY, settings.BEEM_SECRET_KEY)
+        session.auth = self._auth
         return session
 
     def send_batch(self, messages: list[OutboundSms], context: SendContext) -> list[SendResult]:

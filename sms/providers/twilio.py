@@ -12,9 +12,10 @@ message failed, ErrorCode.
 
 import functools
 import logging
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from itertools import repeat
-from typing import Any
+from typing import Any, Self
 
 import requests
 from django.conf import settings
@@ -80,12 +81,24 @@ class _BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]
 
 class TwilioProvider(SmsProvider):
     name = "twilio"
+    required_credentials = ("account_sid", "auth_token")
+    optional_credentials = ("messaging_service_sid",)
 
     def __init__(self) -> None:
         self.account_sid = settings.TWILIO_ACCOUNT_SID
         self.auth_token = settings.TWILIO_AUTH_TOKEN
         self.messaging_service_sid = settings.TWILIO_MESSAGING_SERVICE_SID
         self.configured = bool(self.account_sid and self.auth_token)
+
+    @classmethod
+    def with_credentials(cls, credentials: Mapping[str, str]) -> Self:
+        provider = cls()
+        provider.account_sid = credentials.get("account_sid", "")
+        provider.auth_token = credentials.get("auth_token", "")
+        # Another account's Messaging Service would not send for this one: only its own.
+        provider.messaging_service_sid = credentials.get("messaging_service_sid", "")
+        provider.configured = bool(provider.account_sid and provider.auth_token)
+        return provider
 
     @functools.cached_property
     def client(self) -> Client:

@@ -35,6 +35,7 @@ from messaging.models import (
     SendRequest,
     Template,
 )
+from sms.channels import channel_sandbox_ensure, channel_update
 from sms.services import sender_id_request
 from tenants.models import Tenant
 from tests.conftest import client_for
@@ -187,6 +188,7 @@ def _objects_of(tenant: Tenant, owner: User) -> dict[str, Record]:
     saved = payment_method_add(
         tenant=tenant, network="vodacom", phone_number=new_phone(), label="a-method-secret"
     )
+    channel = channel_update(channel=channel_sandbox_ensure(tenant=tenant), name="a-channel-secret")
     return {
         **{
             name: Record(instance, True, (f"a-{name.removesuffix('_id')}-secret",))
@@ -199,6 +201,7 @@ def _objects_of(tenant: Tenant, owner: User) -> dict[str, Record]:
         "order_id": Record(payment, False, ("a-payment-secret",), url_value=payment.order_id),
         "invoice_id": Record(invoice, False, ("a-invoice-secret", invoice.number)),
         "payment_method_id": Record(saved, False, ("a-method-secret", saved.phone_number)),
+        "channel_id": Record(channel, False, ("a-channel-secret", channel.addresses.get().address)),
         "tenant_id": Record(tenant, False, (tenant.name, tenant.schema_name, owner.email)),
     }
 
