@@ -113,3 +113,51 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id} ({self.state})"
+
+
+class InboundMessage(models.Model):
+    """One message a customer sent to one of our addresses, stored raw as the provider
+    delivered it, once per (provider, provider_message_id), before anything else is done
+    (webhooks.inbound). A task applies pending ones in batches: it finds the tenant by the
+    receiving address (sms.models.ChannelAddress) and hands them to messaging.services.inbound.
+
+    State: pending -> applied | unmatched (no tenant has the address) | failed (applying
+    raised; `error` says why, the row stays for an operator).
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPLIED = "applied", "Applied"
+        UNMATCHED = "unmatched", "Unmatched"
+        FAILED = "failed", "Failed"
+
+    id = models.BigAutoField(primary_key=True)
+    provider = models.CharField(max_length=16)
+    provider_message_id = models.CharField(max_length=64)
+    sender = models.CharField(max_length=32, help_text="Who wrote (E.164 for a number)")
+    recipient = models.CharField(max_length=32, help_text="Our address it was sent to")
+    text = models.TextField(blank=True)
+    segments = models.PositiveSmallIntegerField(default=1)
+    media_count = models.PositiveSmallIntegerField(default=0)
+    payload = models.JSONField(default=dict)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    schema_name = models.CharField(max_length=63, blank=True, help_text="The tenant it reached")
+    error = models.CharField(max_length=500, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_message_id"], name="inbound_message_once"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["id"], condition=Q(state="pending"), name="inbound_message_pending"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.sender} -> {self.recipient} ({self.state})"

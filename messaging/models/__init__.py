@@ -10,6 +10,7 @@ from messaging.models.audience import (
 )
 from messaging.models.base import Channel
 from messaging.models.campaigns import Campaign, CampaignRun
+from messaging.models.conversations import Conversation, KeywordSettings
 from messaging.models.messages import STATUS_RANK, Message, SendRequest
 
 __all__ = [
@@ -21,6 +22,8 @@ __all__ = [
     "Channel",
     "Contact",
     "ContactImport",
+    "Conversation",
+    "KeywordSettings",
     "Message",
     "Segment",
     "SendRequest",

@@ -3,8 +3,10 @@ outbox row of DESIGN section 5)."""
 
 import uuid
 
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 from messaging.models.audience import Contact, Template
 from messaging.models.base import Channel, created_by_field
@@ -55,7 +57,8 @@ class Message(models.Model):
         scheduled -> queued -> sending -> sent -> delivered | undelivered | failed
         scheduled | queued -> canceled;  sending -> queued (a transient error, retried)
 
-    Inbound messages are `received`. Apart from a retry, a status never moves backwards
+    Inbound messages are `received` (messaging.services.inbound writes them, in their
+    conversation). Apart from a retry, a status never moves backwards
     (see STATUS_RANK); each status has its own timestamp. Each move is made by one function,
     and nothing else writes `status`:
 
@@ -100,6 +103,14 @@ class Message(models.Model):
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
+    conversation = models.ForeignKey(
+        "messaging.Conversation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+        db_index=False,
+    )
     direction = models.CharField(
         max_length=8, choices=Direction.choices, default=Direction.OUTBOUND
     )
@@ -138,6 +149,18 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["-created_at", "id"], name="message_created"),
             models.Index(fields=["send_request", "status"], name="message_send_status"),
+            models.Index(
+                fields=["conversation", "-created_at"],
+                condition=Q(conversation__isnull=False),
+                name="message_conversation",
+            ),
+            # Conversation search looks in the text of conversations' messages only, so
+            # campaign rows pay nothing for it.
+            GinIndex(
+                OpClass(Upper("text"), name="gin_trgm_ops"),
+                condition=Q(conversation__isnull=False),
+                name="message_conversation_text",
+            ),
             # Status callbacks that carry only the provider's id (Twilio) find messages here.
             models.Index(
                 fields=["provider_message_id"],
