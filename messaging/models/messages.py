@@ -27,7 +27,8 @@ class SendRequest(models.Model):
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.SMS)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.DASHBOARD)
     text = models.TextField()
-    sender_id = models.CharField(max_length=11)
+    # A sender ID (11 at most), or our number on a channel for a conversation's reply.
+    sender_id = models.CharField(max_length=20)
     template = models.ForeignKey(
         Template, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
