@@ -3,6 +3,8 @@
     python -m tests.fakes.beem --port 9001 [--callback-url URL] [--latency S] [--error-rate R]
 
 POST /v1/send and GET /public/v1/vendors/balance, with HTTP Basic auth `api_key:secret_key`.
+`send_requests` counts the send requests received (whatever their answer); `latency` (seconds,
+FakeServer's) delays each answer in its own thread, so concurrent requests wait side by side.
 A send answers code 100 with a request_id, code 104 (HTTP 400) for a malformed body and code
 107 (HTTP 401) for wrong credentials; errors come as {"data": {"code": .., "message": ..}}, and
 an injected fault at HTTP 200 as {"successful": false, "code": .., "message": ..}.
@@ -60,6 +62,7 @@ class FakeBeem(FakeServer):
         self.secret_key = secret_key
         self.credit_balance = credit_balance
         self.callback_status = callback_status
+        self.send_requests = 0
         # Beem's request ids are unique across its customers; a fake started afresh must not
         # hand out ids an earlier fake did (their callback routes would collide).
         self._request_ids = itertools.count(secrets.randbelow(10**9) * 1000 + 1)
@@ -76,6 +79,9 @@ class FakeBeem(FakeServer):
         route = (request.method, request.path)
         if route not in {("POST", SEND_PATH), ("GET", BALANCE_PATH)}:
             return 404, {"data": {"message": f"No route {request.method} {request.path}"}}
+        if route == ("POST", SEND_PATH):
+            with self._lock:
+                self.send_requests += 1
         if request.basic_auth() != (self.api_key, self.secret_key):
             return 401, self.error_body(401, 107)
         if route == ("GET", BALANCE_PATH):
