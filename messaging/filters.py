@@ -77,6 +77,7 @@ class MessageFilter(django_filters.FilterSet):
     provider = django_filters.CharFilter()
     recipient = django_filters.CharFilter()
     message_id = django_filters.UUIDFilter(field_name="send_request_id")
+    conversation_id = django_filters.UUIDFilter(field_name="conversation_id")
 
     def filter_direction(self, queryset, name, value):
         return queryset.filter(direction=DIRECTION_ALIASES.get(value, value))
@@ -89,6 +90,7 @@ MESSAGE_LIST_PARAMETERS = [
     _query("provider", "sandbox, beem or twilio"),
     _query("recipient", "An E.164 number"),
     _query("message_id", "The send (message_id of the send API) the messages belong to"),
+    _query("conversation_id", "The conversation the messages belong to"),
 ]
 
 

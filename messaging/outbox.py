@@ -26,10 +26,15 @@ the batch, the sweep and a failure's refund are for). Times are the
 statement's (statement_timestamp()), so a retry due "now" is due even inside a long transaction.
 What a provider reports later it may hand back with its results (the sandbox's delivery
 reports); they are applied by messaging.status_reports when due.
+
+Which account a batch goes through is `provider_for`'s choice: the tenant's own default
+channel of its provider when it has one, else the platform's (the settings).
 """
 
+import logging
+import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,12 +54,18 @@ from billing.services import credit_refund
 from messaging.models import Campaign, Message, SendRequest
 from mifumo import events
 from mifumo.tenancy import current_schema_name, task_headers
+from sms.channels import channel_provider
+from sms.credentials import CredentialsUnreadable
 from sms.leases import claim_lease, claims_alive
+from sms.models import Channel
 from sms.providers import get_provider
 from sms.providers.base import OutboundSms, SendContext, SendResult, SmsProvider
+from sms.selectors import channel_own_default_get
 from sms.services import callback_routes_record
 from sms.throttle import sender_segments_wait, tenant_send_slot
 from tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
 
 Status = Message.Status
 SEND_INTERRUPTED = "SEND_INTERRUPTED"
@@ -74,9 +85,76 @@ class Claimed:
     attempts: int
 
 
+# Providers on tenants' own accounts, built once per state of their channel and kept with
+# their HTTP sessions: the outbox sends batches all the time.
+_ACCOUNT_PROVIDERS_MAX = 256
+_AccountKey = tuple[UUID, UUID, datetime]
+
+
+class _AccountProviders:
+    """A small LRU of providers by (tenant, channel, the channel's updated_at): every change
+    to a channel (credentials, default, deactivation, deletion) moves updated_at, so a
+    changed channel is built afresh at once and its old entry ages out."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[_AccountKey, SmsProvider] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, tenant: Tenant, channel: Channel) -> SmsProvider:
+        """The channel's provider; raises CredentialsUnreadable (nothing is kept then)."""
+        key = (tenant.pk, channel.pk, channel.updated_at)
+        with self._lock:
+            provider = self._entries.get(key)
+            if provider is not None:
+                self._entries.move_to_end(key)
+                return provider
+        provider = channel_provider(channel=channel)
+        with self._lock:
+            self._entries[key] = provider
+            if len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return provider
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_account_providers = _AccountProviders(_ACCOUNT_PROVIDERS_MAX)
+
+
+def _provider_route(tenant: Tenant) -> tuple[SmsProvider, Channel | None]:
+    """The provider a batch of the tenant's goes through, and the tenant's own channel it
+    works on (None: the platform's account). One query, for the channel."""
+    name = tenant.sms_provider_name or settings.SMS_PROVIDER
+    channel = channel_own_default_get(tenant_id=tenant.pk, provider=name)
+    if channel is None:
+        return get_provider(name), None
+    try:
+        return _account_providers.get(tenant, channel), channel
+    except CredentialsUnreadable:
+        logger.error(
+            "The credentials of channel %s (tenant %s) cannot be decrypted: its %s sends fail",
+            channel.pk,
+            tenant.pk,
+            name,
+        )
+        raise
+
+
 def provider_for(tenant: Tenant) -> SmsProvider:
-    """The tenant's provider: an operator's override (tenants.admin), else SMS_PROVIDER."""
-    return get_provider(tenant.sms_provider_name)
+    """The tenant's provider: the one an operator picked for it (tenants.admin), else
+    SMS_PROVIDER; working on the tenant's own account when its default channel of that
+    provider is its own (not a platform channel, active, not deleted), else on the
+    platform's (the settings).
+
+    Raises ImproperlyConfigured for a provider the registry lacks, and CredentialsUnreadable
+    when the own channel's credentials cannot be decrypted (the key that encrypted them was
+    rotated away): the outbox then fails the batch and refunds it, and never sends it through
+    the platform's account instead, which would send as someone the tenant did not choose.
+    """
+    return _provider_route(tenant)[0]
 
 
 def outbox_enqueue(message_ids: Iterable[str | UUID], *, countdown: float | None = None) -> None:
@@ -345,7 +423,13 @@ def _reports_schedule(results: Sequence[SendResult]) -> None:
         )
 
 
-def _hand_over(tenant: Tenant, provider: SmsProvider, chunk: list[Claimed], claim_id: str) -> None:
+def _hand_over(
+    tenant: Tenant,
+    provider: SmsProvider,
+    context: SendContext,
+    chunk: list[Claimed],
+    claim_id: str,
+) -> None:
     """Stamp the chunk handed over, then send what is still this batch's."""
     stamped = _execute(
         """
@@ -372,7 +456,6 @@ def _hand_over(tenant: Tenant, provider: SmsProvider, chunk: list[Claimed], clai
         )
         for m in chunk
     ]
-    context = SendContext(schema_name=tenant.schema_name)
     _record(tenant, provider, chunk, provider.send_batch(outbound, context))
 
 
@@ -395,12 +478,20 @@ def _send_claimed(tenant: Tenant, claimed: list[Claimed], claim_id: str) -> int:
     if not claimed:
         return 0
     try:
-        provider = provider_for(tenant)
-    except ImproperlyConfigured as exc:
-        # Retrying cannot mend a provider that cannot be built: fail and refund now.
-        failures = {m.id: (PROVIDER_UNAVAILABLE, str(exc)) for m in claimed}
+        provider, channel = _provider_route(tenant)
+    except (ImproperlyConfigured, CredentialsUnreadable) as exc:
+        # Retrying cannot mend a provider that cannot be built: fail and refund now. A
+        # channel's unreadable credentials never fall back to the platform's account.
+        if isinstance(exc, CredentialsUnreadable):
+            error = "The stored credentials of the sending channel cannot be read."
+        else:
+            error = str(exc)
+        failures = {m.id: (PROVIDER_UNAVAILABLE, error) for m in claimed}
         messages_fail(failures, tenant_id=tenant.pk)
         return len(claimed)
+    context = SendContext(
+        schema_name=tenant.schema_name, channel_id=str(channel.pk) if channel else ""
+    )
     waiting: list[Claimed] = []
     for sender, group in groupby(claimed, key=lambda m: m.sender):
         messages = list(group)
@@ -409,7 +500,7 @@ def _send_claimed(tenant: Tenant, claimed: list[Claimed], claim_id: str) -> int:
             if _throttle(sender, sum(m.segments for m in chunk)):
                 waiting.extend(messages[start:])  # this sender's rate is spent for now
                 break
-            _hand_over(tenant, provider, chunk, claim_id)
+            _hand_over(tenant, provider, context, chunk, claim_id)
     # What a sender's rate did not allow goes back to the queue, as it was before the claim.
     if waiting:
         _requeue_unclaimed(waiting)

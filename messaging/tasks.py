@@ -7,7 +7,7 @@ from celery import shared_task
 from django.conf import settings
 
 from messaging import outbox
-from messaging.services import campaign_progress, campaign_sends, imports
+from messaging.services import campaign_progress, campaign_sends, conversations, imports
 from messaging.services.messages import contacts_mark_contacted
 from messaging.status_reports import message_status_reports_apply
 from mifumo.celery import TenantOnlyTask
@@ -88,3 +88,17 @@ def campaigns_advance() -> dict[str, int]:
     """Due starts and recurring runs, lost fan-outs and counters (a recurring run's fan-out
     is made here: up to a million messages in under a minute)."""
     return campaign_progress.campaigns_advance(tenant=current_tenant())
+
+
+# --- Conversations
+
+
+@cron_task(time_limit=60)
+def conversations_wake_all() -> int:
+    """Beat: wake every tenant's snoozed conversations whose time came, one task per tenant."""
+    return for_each_tenant(conversations_wake, expires_in=settings.CONVERSATIONS_WAKE_SECONDS)
+
+
+@cron_task(base=TenantOnlyTask, time_limit=60)
+def conversations_wake() -> int:
+    return conversations.conversations_wake_due()

@@ -4,7 +4,17 @@
 
 from django.urls import path
 
-from messaging.views import campaigns, contacts, messages, segments, sending, sms_channel, templates
+from messaging.views import (
+    campaigns,
+    contacts,
+    conversations,
+    messages,
+    segments,
+    sending,
+    sms_channel,
+    templates,
+)
+from messaging.views.keywords import KeywordSettingsView
 
 sms_urlpatterns = [
     path("send/", sending.SmsSendView.as_view(), name="sms-send"),
@@ -105,6 +115,17 @@ urlpatterns = [
         templates.TemplateVariablesView.as_view(),
         name="template-variables",
     ),
+    path("conversations/", conversations.ConversationListView.as_view(), name="conversation-list"),
+    path(
+        "conversations/<uuid:conversation_id>/",
+        conversations.ConversationDetailView.as_view(),
+        name="conversation-detail",
+    ),
+    path(
+        "conversations/<uuid:conversation_id>/read/",
+        conversations.ConversationReadView.as_view(),
+        name="conversation-read",
+    ),
     path("messages/", messages.MessageListView.as_view(), name="message-list"),
     path(
         "messages/<uuid:message_id>/", messages.MessageDetailView.as_view(), name="message-detail"
@@ -145,4 +166,5 @@ urlpatterns = [
         campaigns.CampaignCancelView.as_view(),
         name="campaign-cancel",
     ),
+    path("keywords/", KeywordSettingsView.as_view(), name="keyword-settings"),
 ]

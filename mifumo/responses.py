@@ -7,7 +7,17 @@ from rest_framework.response import Response
 
 
 def envelope(
-    data: Any = None, message: str = "OK", status: int = http_status.HTTP_200_OK, **kwargs: Any
+    data: Any = None,
+    message: str = "OK",
+    status: int = http_status.HTTP_200_OK,
+    details: Any = None,
+    **kwargs: Any,
 ) -> Response:
-    body = {"success": True, "message": message, "data": data, "error_code": None, "details": None}
+    body = {
+        "success": True,
+        "message": message,
+        "data": data,
+        "error_code": None,
+        "details": details,
+    }
     return Response(body, status=status, **kwargs)

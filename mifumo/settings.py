@@ -276,6 +276,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 # Beat's periods of the per-tenant work.
 OUTBOX_SWEEP_SECONDS = 15
 CAMPAIGNS_ADVANCE_SECONDS = 15
+CONVERSATIONS_WAKE_SECONDS = 60
 CELERY_BEAT_SCHEDULE = {
     "accounts-prune-expired-credentials": {
         "task": "accounts.tasks.expired_credentials_prune",
@@ -293,6 +294,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messaging.tasks.campaigns_advance_all",
         "schedule": CAMPAIGNS_ADVANCE_SECONDS,
         "options": {"expires": CAMPAIGNS_ADVANCE_SECONDS},
+    },
+    # Snoozed conversations whose snoozed_until passed open again.
+    "messaging-conversations-wake": {
+        "task": "messaging.tasks.conversations_wake_all",
+        "schedule": CONVERSATIONS_WAKE_SECONDS,
+        "options": {"expires": CONVERSATIONS_WAKE_SECONDS},
     },
     "integration-webhook-deliveries-due": {
         "task": "integration.tasks.webhook_deliveries_due_send",

@@ -21,7 +21,7 @@ from messaging.models import SendRequest
 from messaging.selectors import audience, messages
 from messaging.serializers import sending as ss
 from messaging.services import contacts, segments
-from messaging.services.messages import send_to_numbers
+from messaging.services.messages import send_opted_out_details, send_to_numbers
 from messaging.services.sending import send_input_check
 from mifumo.errors import exception_handler
 from mifumo.idempotency import idempotent
@@ -78,6 +78,7 @@ class SmsSendView(IntegrationView):
             messages.send_summary(send=send, recipients=data.recipients),
             message="SMS scheduled." if send.scheduled_at else "SMS queued for sending.",
             status=status.HTTP_201_CREATED,
+            details=send_opted_out_details(send=send),
         )
 
 

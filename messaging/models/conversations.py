@@ -78,8 +78,17 @@ class Conversation(models.Model):
                 "id",
                 name="conversation_activity",
             ),
-            models.Index(fields=["status", "-last_message_at"], name="conversation_status"),
-            models.Index(fields=["assignee", "-last_message_at"], name="conversation_assignee"),
+            # The list orders by activity, newest first and never-active last: so do these.
+            models.Index(
+                "status",
+                models.F("last_message_at").desc(nulls_last=True),
+                name="conversation_status",
+            ),
+            models.Index(
+                "assignee",
+                models.F("last_message_at").desc(nulls_last=True),
+                name="conversation_assignee",
+            ),
             models.Index(
                 fields=["snoozed_until"],
                 condition=Q(status="snoozed"),

@@ -117,8 +117,9 @@ class Message(models.Model):
     )
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.SMS)
     status = models.CharField(max_length=16, choices=Status.choices)
-    recipient = models.CharField(max_length=20, help_text="E.164 number the message goes to")
-    sender = models.CharField(max_length=20, help_text="Sender id or number it comes from")
+    # 32: an inbound message's recipient is our address on a channel (ChannelAddress.address).
+    recipient = models.CharField(max_length=32, help_text="E.164 number the message goes to")
+    sender = models.CharField(max_length=32, help_text="Sender id or number it comes from")
     text = models.TextField()
     encoding = models.CharField(max_length=8)
     segments = models.PositiveSmallIntegerField()

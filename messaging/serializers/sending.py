@@ -125,10 +125,31 @@ class ProviderBalanceSerializer(serializers.Serializer):
     detail = serializers.CharField(allow_blank=True, help_text="Why the balance is unavailable")
 
 
+class ChannelReferenceSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
 class ProviderBalanceEnvelopeDataSerializer(BalanceEnvelopeDataSerializer):
     provider_balance = ProviderBalanceSerializer(
-        required=False, help_text="Staff users only: the platform's account at the provider"
+        required=False,
+        help_text=(
+            "The account at the provider the tenant's sends go through: its own channel's, "
+            "else the platform's (then for staff users only)"
+        ),
     )
+    channel = ChannelReferenceSerializer(
+        required=False,
+        allow_null=True,
+        help_text="With provider_balance: the tenant's own channel it is of; null: the platform's",
+    )
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        # `channel` says whose provider_balance it is, so it comes with one only.
+        if "provider_balance" not in data:
+            data.pop("channel", None)
+        return data
 
 
 class PeriodSerializer(serializers.Serializer):
@@ -172,6 +193,9 @@ class ConnectionSerializer(serializers.Serializer):
     provider = serializers.CharField()
     ok = serializers.BooleanField()
     detail = serializers.CharField()
+    channel = ChannelReferenceSerializer(
+        allow_null=True, help_text="The tenant's own channel checked; null: the platform's account"
+    )
 
 
 class DeliveryReportSerializer(serializers.Serializer):

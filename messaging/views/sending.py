@@ -7,17 +7,15 @@ from rest_framework import status
 from messaging.models import SendRequest
 from messaging.selectors import messages as selectors
 from messaging.serializers import sending as s
-from messaging.services.messages import send_to_numbers
+from messaging.services.messages import send_opted_out_details, send_to_numbers
 from messaging.services.sending import send_input_check
-from mifumo.errors import ApplicationError, ErrorCode
 from mifumo.idempotency import idempotent
 from mifumo.openapi import api_doc, enveloped
 from mifumo.phone import phone_details
 from mifumo.responses import envelope
 from mifumo.validation import validated, validated_query
 from mifumo.views import TenantScopedView
-from sms.providers import get_provider
-from sms.selectors import provider_balance_get
+from sms.selectors import provider_account_balance_get, provider_account_check
 
 TAGS = ["sms"]
 
@@ -41,6 +39,7 @@ class SmsSendView(TenantScopedView):
             selectors.send_summary(send=send, recipients=data.recipients),
             message="SMS scheduled." if send.scheduled_at else "SMS queued for sending.",
             status=status.HTTP_201_CREATED,
+            details=send_opted_out_details(send=send),
         )
 
 
@@ -77,15 +76,18 @@ class SmsBalanceView(TenantScopedView):
 
 
 class ProviderBalanceView(TenantScopedView):
-    """The seed's `beem/balance/`: a tenant sees its own credits, as at `balance/`; the
-    provider account's balance is the vendor's, so only staff see it."""
+    """The seed's `beem/balance/`: a tenant sees its own credits, as at `balance/`, and the
+    balance of its own provider account when its sends go through one (its default channel);
+    the platform's account is the vendor's, so only staff see that one."""
 
     rate_limit_scopes = ("balance",)
 
     @api_doc(
         summary=(
-            "The tenant's SMS credits, as at balance/; staff users also get `provider_balance`, "
-            "the balance of the platform's account at the tenant's SMS provider"
+            "The tenant's SMS credits, as at balance/; with `provider_balance`, the balance of "
+            "the account at the tenant's SMS provider its sends go through, and `channel`, "
+            "the tenant's own channel of that account (null: the platform's account, shown "
+            "to staff users only)"
         ),
         responses={200: enveloped(s.ProviderBalanceEnvelopeDataSerializer)},
         errors=(401, 403, 429),
@@ -93,10 +95,12 @@ class ProviderBalanceView(TenantScopedView):
     )
     def get(self, request):
         data = {"balance": selectors.sms_credit_balance_get(tenant_id=request.tenant.pk)}
-        if request.user.is_staff:
-            provider = get_provider(request.tenant.sms_provider_name)
-            data["provider_balance"] = provider_balance_get(provider=provider)
-        return envelope(s.ProviderBalanceEnvelopeDataSerializer(data).data)
+        account = provider_account_balance_get(
+            tenant_id=request.tenant.pk,
+            provider_name=request.tenant.sms_provider_name,
+            platform_too=request.user.is_staff,
+        )
+        return envelope(s.ProviderBalanceEnvelopeDataSerializer({**data, **(account or {})}).data)
 
 
 class SmsStatsView(TenantScopedView):
@@ -131,23 +135,20 @@ class ValidatePhoneView(TenantScopedView):
 
 class TestConnectionView(TenantScopedView):
     @api_doc(
-        summary="Check the SMS provider's credentials and reachability (sends nothing)",
+        summary=(
+            "Check the credentials and reachability of the account the tenant's SMS go through "
+            "(sends nothing): its own default channel of the provider (`channel`), else the "
+            "platform's (`channel` null)"
+        ),
         responses={200: enveloped(s.ConnectionSerializer)},
-        errors=(401, 403, 502),
+        errors=(401, 403, 409, 502),
         tags=TAGS,
     )
     def get(self, request):
-        provider = get_provider(request.tenant.sms_provider_name)
-        check = provider.test_connection()
-        data = {"provider": provider.name, "ok": check.ok, "detail": check.detail}
-        if not check.ok:
-            raise ApplicationError(
-                f"The SMS provider did not answer as expected: {check.detail}",
-                code=ErrorCode.SMS_PROVIDER_UNAVAILABLE,
-                status_code=status.HTTP_502_BAD_GATEWAY,
-                details=data,
-            )
-        return envelope(data, message="The SMS provider answered.")
+        data = provider_account_check(
+            tenant_id=request.tenant.pk, provider_name=request.tenant.sms_provider_name
+        )
+        return envelope(s.ConnectionSerializer(data).data, message="The SMS provider answered.")
 
 
 class DeliveryReportsView(TenantScopedView):

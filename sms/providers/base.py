@@ -28,10 +28,12 @@ class OutboundSms:
 
 @dataclass(frozen=True, slots=True)
 class SendContext:
-    """Where a batch is sent from: the schema its messages live in, which status callback
-    URLs name so that a callback finds its tenant."""
+    """Where a batch is sent from: the schema its messages live in and, when it goes through a
+    tenant's own account, that account's channel. Status callback URLs name both, so that a
+    callback finds its tenant and is checked with the credentials of the account that sent."""
 
     schema_name: str
+    channel_id: str = ""
 
 
 @dataclass(frozen=True)

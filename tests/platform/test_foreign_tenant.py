@@ -30,6 +30,7 @@ from messaging.models import (
     Campaign,
     Contact,
     ContactImport,
+    Conversation,
     Message,
     Segment,
     SendRequest,
@@ -163,6 +164,9 @@ def _objects_of(tenant: Tenant, owner: User) -> dict[str, Record]:
                 name="a-campaign-secret", message_text="a-campaign-secret"
             ),
         }
+        in_schema["conversation_id"] = Conversation.objects.create(
+            contact=in_schema["contact_id"], subject="a-conversation-secret"
+        )
     issued = api_key_create(tenant=tenant, name="a-key-secret", permissions=[], created_by=owner)
     endpoint = webhook_endpoint_create(
         tenant=tenant,

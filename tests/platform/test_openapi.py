@@ -37,6 +37,7 @@ BODYLESS = {
     ("/api/billing/payment-methods/{payment_method_id}/default/", "post"),
     ("/api/billing/subscription/cancel/", "post"),
     ("/api/messaging/channels/{channel_id}/test/", "post"),
+    ("/api/messaging/conversations/{conversation_id}/read/", "post"),
 }
 PAGINATED = {
     "/api/messaging/contacts/",
@@ -47,6 +48,7 @@ PAGINATED = {
     "/api/messaging/campaigns/",
     "/api/messaging/sms/sender-ids/",
     "/api/messaging/channels/",
+    "/api/messaging/conversations/",
     "/api/messaging/sms/providers/",
     "/api/auth/webhooks/{endpoint_id}/deliveries/",
     "/api/tenants/",

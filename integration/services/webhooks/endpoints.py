@@ -16,12 +16,13 @@ EVENT_TYPES = (
     "message.sent",
     "message.delivered",
     "message.failed",
+    "message.received",
     "campaign.started",
     "campaign.completed",
     "campaign.failed",
 )
-MESSAGE_EVENT_TYPES = EVENT_TYPES[:3]
-CAMPAIGN_EVENT_TYPES = EVENT_TYPES[3:]
+MESSAGE_EVENT_TYPES = EVENT_TYPES[:4]
+CAMPAIGN_EVENT_TYPES = EVENT_TYPES[4:]
 URL_MAX_LENGTH = 500
 
 State = WebhookDelivery.State

@@ -27,11 +27,13 @@ _OCCURRED_AT = {
     "message.sent": "sent_at",
     "message.delivered": "delivered_at",
     "message.failed": "failed_at",
+    "message.received": "received_at",
 }
 _EVENT_STATUSES = {
     "message.sent": ("sent",),
     "message.delivered": ("delivered",),
     "message.failed": ("failed", "undelivered"),
+    "message.received": ("received",),
 }
 _MESSAGE_FIELDS = (
     "id",
@@ -46,7 +48,10 @@ _MESSAGE_FIELDS = (
     "sent_at",
     "delivered_at",
     "failed_at",
+    "received_at",
     "updated_at",
+    "text",
+    "conversation_id",
 )
 EMIT_BATCH_SIZE = 1000  # message ids per task
 
@@ -84,6 +89,14 @@ def campaign_event_received(event: Event) -> None:
 def _message_payload(event_type: str, event_id: str, message: dict, now: datetime) -> dict:
     statuses = _EVENT_STATUSES[event_type]
     occurred_at = message[_OCCURRED_AT[event_type]] or message["updated_at"] or now
+    # What a customer wrote: its text and conversation; `recipient` is our address on it.
+    received = {}
+    if event_type == "message.received":
+        received = {
+            "from": message["sender"],
+            "text": message["text"],
+            "conversation_id": str(message["conversation_id"] or "") or None,
+        }
     return {
         "id": event_id,
         "type": event_type,
@@ -99,6 +112,7 @@ def _message_payload(event_type: str, event_id: str, message: dict, now: datetim
             "segments": message["segments"],
             "provider": message["provider"] or None,
             "occurred_at": iso_utc(occurred_at),
+            **received,
         },
     }
 
