@@ -1,6 +1,10 @@
 """Audience benchmarks (issue 3): a 1,000,000-row contact import through the job path against
 a raw COPY + upsert of the same rows, then list search and segment counts over 1M contacts.
 
+The import here is the job called in-process (its log line says where its time went); the
+figure users see, the same file uploaded to the API of the `make run` stack and polled until
+done, is bench/import_http.py's.
+
 Runs in-process against a separate database (BENCH_DATABASE_URL, default mifumo_bench) on a
 tenant it creates afresh. Usage: `make bench` (or .venv/bin/python bench/audience.py [rows]).
 """

@@ -1,6 +1,8 @@
 """Contacts: list, upsert, read, update, soft delete, opt-in/out, bulk delete and tagging,
 bulk import."""
 
+from django.conf import settings
+from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
 from rest_framework import status
 
 from messaging import selectors
@@ -165,7 +167,23 @@ class ContactBulkRemoveTagsView(TenantScopedView):
         return envelope({"updated": updated}, message=f"Tags removed from {updated} contact(s).")
 
 
+class ContactFileUploadHandler(MemoryFileUploadHandler):
+    """A contact file is read whole into memory by the import anyway, so it is received there
+    too, up to the size of any request (REQUEST_MAX_BYTES, 413 beyond), instead of being
+    written to a temporary file and read back (0.2-0.4 s of a 46 MB upload)."""
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        self.activated = content_length <= settings.REQUEST_MAX_BYTES
+
+
 class ContactImportView(TenantScopedView):
+    def initialize_request(self, request, *args, **kwargs):
+        request.upload_handlers = [
+            ContactFileUploadHandler(request),
+            TemporaryFileUploadHandler(request),  # Django's fallback, as in its default list
+        ]
+        return super().initialize_request(request, *args, **kwargs)
+
     @api_doc(
         summary="Import contacts from CSV or XLSX: small files at once, large ones by a worker",
         request=s.BulkImportInputSerializer,

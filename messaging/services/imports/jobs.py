@@ -4,6 +4,7 @@ and closed (running -> completed | failed); a rerun resumes after `rows_done`.""
 
 import logging
 import tempfile
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,9 +17,9 @@ from messaging.models import ContactImport
 from messaging.selectors import contact_import_get
 from messaging.services.imports.files import read_counted
 from messaging.services.imports.merge import (
+    CopyRows,
     PreparedRows,
     merge_rows,
-    prepare_rows,
     settle_contacts,
 )
 from messaging.services.imports.report import ImportReport
@@ -28,6 +29,7 @@ from mifumo.errors import ApplicationError
 logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 50_000
+FIRST_CHUNK_ROWS = 5_000
 
 
 def contact_import_queue(
@@ -84,8 +86,18 @@ class _Chunk:
     checked: ImportReport
 
 
+def _chunk_sizes() -> Iterator[int]:
+    """FIRST_CHUNK_ROWS, doubling up to CHUNK_ROWS: the database starts on a small chunk while
+    the next, larger one is validated, instead of waiting for a whole chunk's validation."""
+    size = min(FIRST_CHUNK_ROWS, CHUNK_ROWS)
+    while True:
+        yield size
+        size = min(size * 2, CHUNK_ROWS)
+
+
 def _validated_chunks(header, rows, *, region: str, first_row: int) -> Iterator[_Chunk]:
-    """Chunks of CHUNK_ROWS good rows; the last one (maybe empty) carries the final counts."""
+    """Chunks of good rows (see _chunk_sizes); the last one (maybe empty) carries the final
+    counts."""
     checked, read = ImportReport(), 0
 
     def counted():
@@ -94,17 +106,18 @@ def _validated_chunks(header, rows, *, region: str, first_row: int) -> Iterator[
             read += 1
             yield cells
 
-    def snapshot(chunk_rows):
+    def snapshot(copy_rows: CopyRows) -> _Chunk:
         state = ImportReport(0, 0, checked.skipped_count, list(checked.errors))
-        return _Chunk(prepare_rows(chunk_rows), read, state)
+        return _Chunk(copy_rows.prepared(), read, state)
 
     good = valid_rows(header, counted(), region=region, report=checked, first_row=first_row)
-    chunk = []
+    sizes = _chunk_sizes()
+    size, chunk = next(sizes), CopyRows()
     for row in good:
-        chunk.append(row)
-        if len(chunk) == CHUNK_ROWS:
+        chunk.add(row)
+        if chunk.row_count == size:
             yield snapshot(chunk)
-            chunk = []
+            size, chunk = next(sizes), CopyRows()
     yield snapshot(chunk)
 
 
@@ -118,21 +131,30 @@ def _run_chunks(job: ContactImport, region: str) -> None:
     """Count the rows, then merge chunk after chunk, each committed with its progress. The next
     chunk is validated in a second thread meanwhile: pure Python, while Postgres (in its own
     process) merges this one, so the two cores work at once. The database is used from this
-    thread only. A file over the row limit fails before any of its rows is merged.
+    thread only. A file over the row limit fails before any of its rows is merged. Where the
+    time went is logged: what the figure of a slow import is made of.
     """
+    started = time.perf_counter()
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
         with job.file.open("rb") as handle:
             (header, rows), job.total_rows = read_counted(handle.read(), job.file_format, spool)
         job.save(update_fields=["total_rows"])
+        counted = time.perf_counter()
         done_before = job.rows_done
         for _ in range(done_before):  # rows a previous run already committed
             next(rows, None)
         before = ImportReport(job.imported_count, job.updated_count, job.skipped_count, job.errors)
         merged = ImportReport()
         chunks = _validated_chunks(header, rows, region=region, first_row=done_before + 2)
+        waited = 0.0
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="contact-import") as validator:
             pending = validator.submit(next, chunks, None)
-            while (chunk := pending.result()) is not None:
+            while True:
+                wait_started = time.perf_counter()
+                chunk = pending.result()
+                waited += time.perf_counter() - wait_started
+                if chunk is None:
+                    break
                 pending = validator.submit(next, chunks, None)
                 with transaction.atomic(), connection.cursor() as cursor:
                     cursor.execute(_CHUNK_SETTINGS)
@@ -145,6 +167,15 @@ def _run_chunks(job: ContactImport, region: str) -> None:
                     )
                     job.rows_done = done_before + chunk.rows_read
                     _save_progress(job, ImportReport.combined(before, chunk.checked, merged))
+    logger.info(
+        "Contact import %s: %d rows read and counted in %.2f s, merged in %.2f s "
+        "(%.2f s of it waiting for validation)",
+        job.pk,
+        job.total_rows,
+        counted - started,
+        time.perf_counter() - counted,
+        waited,
+    )
 
 
 def _save_progress(job: ContactImport, report: ImportReport) -> None:

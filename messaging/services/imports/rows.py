@@ -1,8 +1,12 @@
 """Mapping a file's rows to contacts: the phone normalised in the tenant's region, the email
-and tags checked, every other column an attribute; bad rows and in-file duplicates reported."""
+and tags checked, every other column an attribute; bad rows and in-file duplicates reported.
+
+This runs for every row of a million-row file: a tags cell is read once per distinct spelling
+(files repeat a few tag sets), into a tuple its rows share.
+"""
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
 from messaging.services.contacts import normalize_tags
@@ -15,6 +19,8 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TAG_SPLIT_RE = re.compile(r"[,;]")
 MAX_EMAIL_LENGTH = 254
 MAX_TAG_LENGTH = 64
+# Distinct tags cells remembered per file: a file of unique ones costs the cache nothing more.
+TAG_CELLS_REMEMBERED = 4096
 
 
 class ValidRow(NamedTuple):
@@ -24,8 +30,26 @@ class ValidRow(NamedTuple):
     name: str
     phone: str
     email: str
-    tags: list[str]
-    attributes: dict
+    tags: tuple[str, ...]
+    attributes: dict[str, str]
+
+
+def _tags_reader() -> Callable[[str], tuple[str, ...] | None]:
+    """A tags cell's tags (normalised, in their first order), or None when one is too long."""
+    seen: dict[str, tuple[str, ...] | None] = {}
+
+    def read(cell: str) -> tuple[str, ...] | None:
+        try:
+            return seen[cell]
+        except KeyError:
+            pass
+        tags = tuple(normalize_tags(TAG_SPLIT_RE.split(cell)))
+        read_tags = None if any(len(tag) > MAX_TAG_LENGTH for tag in tags) else tags
+        if len(seen) < TAG_CELLS_REMEMBERED:
+            seen[cell] = read_tags
+        return read_tags
+
+    return read
 
 
 def valid_rows(
@@ -40,6 +64,8 @@ def valid_rows(
     width = len(header)
     seen_phones: dict[str, int] = {}
     seen_emails: dict[str, int] = {}
+    tags_of = _tags_reader()
+    no_tags: tuple[str, ...] = ()
     for row_no, cells in enumerate(rows, start=first_row):
         if not any(cells):
             continue
@@ -65,10 +91,10 @@ def valid_rows(
         seen_phones[phone] = row_no
         if email:
             seen_emails[email] = row_no
-        tags = normalize_tags(TAG_SPLIT_RE.split(cells[tags_at])) if tags_at is not None else []
-        if any(len(tag) > MAX_TAG_LENGTH for tag in tags):
+        tags = tags_of(cells[tags_at]) if tags_at is not None else no_tags
+        if tags is None:
             report.add_error(row_no, "tags", f"Tags are at most {MAX_TAG_LENGTH} characters.")
             continue
-        attributes = {h: cells[i].strip() for i, h in extra if cells[i].strip()}
+        attributes = {h: value for i, h in extra if (value := cells[i].strip())}
         name = cells[name_at].strip()[:200] if name_at is not None else ""
         yield ValidRow(row_no, name, phone, email, tags, attributes)
