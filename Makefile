@@ -52,12 +52,16 @@ audit: bandit
 	$(BIN)/pip-audit --requirement requirements.txt --no-deps --disable-pip --strict \
 		--progress-spinner off --cache-dir $(VENV)/pip-audit-cache
 
+# Each part starts what it measures against mifumo_bench (its own gunicorn or workers; the
+# import over HTTP runs scripts/run.sh, the stack of `make run`, on a port of its own).
 bench: migrate
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/foundation.py
 	$(BIN)/python bench/audience.py
+	$(BIN)/python bench/import_http.py
 	$(BIN)/python bench/sending.py
 	$(BIN)/python bench/payments.py
+	$(BIN)/python bench/inbound.py
 	$(BIN)/python bench/campaigns.py
 	BENCH_RECIPIENTS=1000000 $(BIN)/python bench/campaigns.py
 

@@ -1,13 +1,13 @@
-"""Operators read provider status reports, payment callbacks and Stripe events as received
-(and what became of them). They are written only by the callback pipeline (webhooks.services),
-so these pages are read-only."""
+"""Operators read provider status reports, inbound messages, payment callbacks and Stripe
+events as received (and what became of them). They are written only by the callback pipeline
+(webhooks.services, webhooks.inbound), so these pages are read-only."""
 
 from django.contrib import admin
 
 from messaging.models import Message
 from sms.admin import ChoicesFilter, ProviderFilter
 from tenants.admin_scope import ReadOnlyAdmin
-from webhooks.models import PaymentCallback, StatusEvent, StripeEvent
+from webhooks.models import InboundMessage, PaymentCallback, StatusEvent, StripeEvent
 
 
 class ReportedStatusFilter(ChoicesFilter):
@@ -38,6 +38,26 @@ class StatusEventAdmin(PipelineRowAdmin):
     ]
     list_filter = ["state", ProviderFilter, ReportedStatusFilter]
     search_fields = ["provider_message_id", "reference", "event_id", "=schema_name"]
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(PipelineRowAdmin):
+    """Failed rows keep their error, unmatched ones the address no channel held."""
+
+    list_display = [
+        "received_at",
+        "provider",
+        "sender",
+        "recipient",
+        "state",
+        "schema_name",
+        "segments",
+        "media_count",
+        "error",
+        "processed_at",
+    ]
+    list_filter = ["state", ProviderFilter]
+    search_fields = ["=provider_message_id", "=sender", "=recipient", "=schema_name"]
 
 
 @admin.register(PaymentCallback)

@@ -1,14 +1,19 @@
-"""Tasks of the webhooks app: applying stored provider status reports, payment callbacks and
-Stripe events."""
+"""Tasks of the webhooks app: applying stored provider status reports, inbound messages,
+payment callbacks and Stripe events."""
 
 from celery import shared_task
 
-from webhooks import services
+from webhooks import inbound, services
 
 
 @shared_task
 def status_events_process() -> dict[str, int]:
     return services.status_events_process()
+
+
+@shared_task
+def inbound_messages_process() -> dict[str, int]:
+    return inbound.inbound_process()
 
 
 @shared_task

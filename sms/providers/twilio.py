@@ -3,8 +3,9 @@ balance, the connection check, status callbacks and their signatures.
 
 Twilio takes one message per request, so a batch goes out over a small thread pool. Each
 message asks for its status callbacks at /webhooks/twilio/status/?schema=<the send's schema,
-from its SendContext>; Twilio signs that URL with the auth token, so the schema it names can be
-trusted.
+from its SendContext>, and &channel=<the channel's id> when it went through a tenant's own
+account; Twilio signs that URL with the auth token of the account that sent it, so the schema
+(and channel) it names can be trusted once the signature is checked with that account's token.
 
 Status callbacks are form posts: MessageSid, MessageStatus, To, From, AccountSid and, when the
 message failed, ErrorCode.
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from itertools import repeat
 from typing import Any, Self
+from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
@@ -119,9 +121,11 @@ class TwilioProvider(SmsProvider):
                 )
                 for m in messages
             ]
+        query = {"schema": context.schema_name}
+        if context.channel_id:
+            query["channel"] = context.channel_id
         callback = (
-            f"{settings.PUBLIC_BASE_URL.rstrip('/')}/webhooks/twilio/status/"
-            f"?schema={context.schema_name}"
+            f"{settings.PUBLIC_BASE_URL.rstrip('/')}/webhooks/twilio/status/?{urlencode(query)}"
         )
         if len(messages) <= 1:
             return [self._send(message, callback) for message in messages]

@@ -3,7 +3,6 @@ channel of the provider when it has one, else the platform's. The fake Beem and 
 (tests/fakes/) run on real sockets; which account a request used is read from its credentials
 in the fake's record. Sends go the eager task path of every send test."""
 
-import json
 import logging
 import uuid
 
@@ -24,7 +23,7 @@ from tests.fakes.server import CallbackSink, FakeRequest
 from tests.fakes.twilio import FakeTwilio
 from tests.messaging.helpers import new_phone
 from tests.sms.helpers import SEND, TEST_CONNECTION, balance_of, fund
-from webhooks.services import status_events_process, status_events_store
+from webhooks.services import status_events_process
 
 BEEM_BALANCE = "/api/messaging/sms/beem/balance/"
 # Distinctive values, so that finding one anywhere is a leak and not a coincidence.
@@ -278,11 +277,11 @@ def own_twilio_channel(tenant):
 
 
 def test_a_twilio_status_callback_of_an_own_account_is_verified_with_its_token(
-    api, a, b, on_commit, twilio
+    api, client, a, b, on_commit, twilio
 ):
     """Twilio signs the callback with the account's own token, and the URL it was given names
     the channel: the channel's token verifies it, only for the schema of the channel's tenant.
-    (webhooks.views.twilio_status is to call this check; the report is then stored as there.)"""
+    webhooks.views.twilio_status makes this check."""
     channel = own_twilio_channel(a.tenant)
     fund(a.tenant, 10)
 
@@ -314,11 +313,12 @@ def test_a_twilio_status_callback_of_an_own_account_is_verified_with_its_token(
     assert not verified(channel_id="not-a-uuid")
     assert not verified(url=url.replace(schema, b.tenant.schema_name))
 
-    reports = TwilioProvider().status_reports(params)
+    # Through the route: the platform's token would refuse it; the channel's admits it.
+    forged = client.post(callback.target, params, HTTP_X_TWILIO_SIGNATURE="forged")
+    assert forged.status_code == 403
     with on_commit():
-        status_events_store(
-            provider="twilio", reports=reports, payload=json.dumps(params), schema_name=schema
-        )
+        response = client.post(callback.target, params, HTTP_X_TWILIO_SIGNATURE=signature)
+    assert response.status_code == 200
     status_events_process()
     assert [m.status for m in messages_of(a.tenant)] == ["delivered"]
     # A deleted channel's credentials are erased: its late callbacks verify no more.
