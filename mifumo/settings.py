@@ -289,6 +289,11 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": OUTBOX_SWEEP_SECONDS},
     },
     "webhooks-status-events": {"task": "webhooks.tasks.status_events_process", "schedule": 10},
+    # Inbound messages a lost kick left pending (Redis down at commit) are applied all the same.
+    "webhooks-inbound-messages": {
+        "task": "webhooks.tasks.inbound_messages_process",
+        "schedule": 10,
+    },
     # Sends one campaigns_advance per tenant: due starts and runs, lost fan-outs, counters.
     "messaging-campaigns-advance": {
         "task": "messaging.tasks.campaigns_advance_all",
