@@ -28,7 +28,7 @@ from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from messaging.models import Contact, Conversation, KeywordSettings
+from messaging.models import Contact, Conversation, KeywordSettings, SendRequest
 from messaging.services.conversations import conversations_count_outbound
 from messaging.services.messages import Recipient, send_create
 from messaging.services.templates import contact_values, is_personalised
@@ -335,6 +335,7 @@ def _replies_send(
             sender=sender,
             text=text,
             template=None,
+            source=SendRequest.Source.KEYWORD,
             conversations=conversations,
             charge=False,
             to_opted_out=True,

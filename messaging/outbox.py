@@ -53,6 +53,7 @@ from django.utils import timezone
 from billing.services import credit_refund
 from messaging.models import Campaign, Message, SendRequest
 from mifumo import events
+from mifumo.errors import ErrorCode
 from mifumo.tenancy import current_schema_name, task_headers
 from sms.channels import channel_provider
 from sms.credentials import CredentialsUnreadable
@@ -70,6 +71,10 @@ logger = logging.getLogger(__name__)
 Status = Message.Status
 SEND_INTERRUPTED = "SEND_INTERRUPTED"
 PROVIDER_UNAVAILABLE = "SMS_PROVIDER_UNAVAILABLE"
+_OPTED_OUT_SINCE = (
+    ErrorCode.CONTACT_OPTED_OUT.value,
+    "The contact opted out after this message was queued; it was not sent.",
+)
 # A paused or cancelled campaign's messages wait in the queue: no batch claims them.
 _HELD_CAMPAIGN_STATUSES = [Campaign.Status.PAUSED, Campaign.Status.CANCELLED]
 
@@ -83,6 +88,8 @@ class Claimed:
     encoding: str
     segments: int
     attempts: int
+    # Its contact opted out after it was queued: it must not go out.
+    stopped: bool
 
 
 # Providers on tenants' own accounts, built once per state of their channel and kept with
@@ -228,7 +235,12 @@ def _execute(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
 
 
 def _claim(message_ids: list[str], claim_id: str) -> list[Claimed]:
-    """queued -> sending, for the batch's messages that are due and not held by a campaign."""
+    """queued -> sending, for the batch's messages that are due and not held by a campaign.
+
+    Each comes back `stopped` when its recipient opted out after it was made (a campaign
+    queued before the STOP, a scheduled send): a message made later went to an opted-out
+    contact on purpose, as the STOP's confirmation does. A deleted contact's opt-out counts,
+    as it does when a send is made."""
     rows = _execute(
         """
         UPDATE messaging_message AS m SET status = %(sending)s, claim_id = %(claim_id)s,
@@ -243,7 +255,11 @@ def _claim(message_ids: list[str], claim_id: str) -> list[Claimed]:
                 WHERE c.send_request_id = m.send_request_id AND c.status = ANY(%(held)s)
             )
         RETURNING m.id::text, m.recipient, m.text, m.sender, m.encoding, m.segments,
-            m.attempts
+            m.attempts, EXISTS (
+                SELECT 1 FROM messaging_contact AS c
+                WHERE c.phone_e164 = m.recipient AND c.opt_out_at IS NOT NULL
+                    AND NOT c.is_opted_in AND c.opt_out_at > m.created_at
+            )
         """,
         {
             "sending": Status.SENDING,
@@ -477,6 +493,13 @@ def outbox_batch_send(*, tenant: Tenant, message_ids: list[str]) -> int:
 def _send_claimed(tenant: Tenant, claimed: list[Claimed], claim_id: str) -> int:
     if not claimed:
         return 0
+    count = len(claimed)
+    stopped = {m.id: _OPTED_OUT_SINCE for m in claimed if m.stopped}
+    if stopped:
+        messages_fail(stopped, tenant_id=tenant.pk)
+        claimed = [m for m in claimed if not m.stopped]
+        if not claimed:
+            return count
     try:
         provider, channel = _provider_route(tenant)
     except (ImproperlyConfigured, CredentialsUnreadable) as exc:
@@ -488,7 +511,7 @@ def _send_claimed(tenant: Tenant, claimed: list[Claimed], claim_id: str) -> int:
             error = str(exc)
         failures = {m.id: (PROVIDER_UNAVAILABLE, error) for m in claimed}
         messages_fail(failures, tenant_id=tenant.pk)
-        return len(claimed)
+        return count
     context = SendContext(
         schema_name=tenant.schema_name, channel_id=str(channel.pk) if channel else ""
     )
@@ -504,7 +527,7 @@ def _send_claimed(tenant: Tenant, claimed: list[Claimed], claim_id: str) -> int:
     # What a sender's rate did not allow goes back to the queue, as it was before the claim.
     if waiting:
         _requeue_unclaimed(waiting)
-    return len(claimed)
+    return count
 
 
 def _throttle(sender: str, segments: int) -> float:

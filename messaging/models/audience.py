@@ -64,6 +64,13 @@ class Contact(models.Model):
             GinIndex(fields=["tags"], name="contact_tags"),
             # One trigram index over name, phone and email: a third of the write cost of three.
             GinIndex(OpClass(CONTACT_SEARCH_TEXT, name="gin_trgm_ops"), name="contact_search_trgm"),
+            # The outbox's last look before a message goes out (did its contact opt out since
+            # it was queued?) probes this: it holds only the few who ever opted out.
+            models.Index(
+                fields=["phone_e164"],
+                condition=Q(opt_out_at__isnull=False),
+                name="contact_opted_out",
+            ),
         ]
 
     def __str__(self):

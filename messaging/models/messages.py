@@ -22,6 +22,7 @@ class SendRequest(models.Model):
         DASHBOARD = "dashboard", "Dashboard"
         API = "api", "Integration API"
         CAMPAIGN = "campaign", "Campaign"
+        KEYWORD = "keyword", "Keyword reply"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.SMS)

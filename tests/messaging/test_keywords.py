@@ -304,7 +304,10 @@ def test_stop_opts_out_and_confirms_once_free_of_credits_in_the_conversation(a, 
     assert reply.status == Message.Status.DELIVERED
     assert sandbox_outbox(to=contact.phone_e164)[0]["text"] == reply.text
     with tenant_context(a.tenant):
-        assert SendRequest.objects.get().credits == 0
+        assert (SendRequest.objects.get().credits, SendRequest.objects.get().source) == (
+            0,
+            "keyword",
+        )
         conversation.refresh_from_db()
     assert conversation.message_count == 1 and conversation.last_message_at is not None
     assert balance_of(a.tenant) == 5

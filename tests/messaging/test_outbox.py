@@ -14,6 +14,7 @@ from django_tenants.utils import tenant_context
 from billing.models import CreditLedgerEntry
 from messaging import outbox
 from messaging.models import Message
+from messaging.services.contacts import contact_opt_out
 from messaging.services.messages import SendInput, send_to_numbers
 from mifumo.principals import shared_key
 from sms.leases import claim_lease
@@ -25,7 +26,7 @@ from tests.fakes.server import CallbackSink
 from tests.fakes.twilio import ACCOUNT_SID as TWILIO_SID
 from tests.fakes.twilio import AUTH_TOKEN as TWILIO_TOKEN
 from tests.fakes.twilio import FakeTwilio
-from tests.messaging.helpers import new_phone
+from tests.messaging.helpers import make_contact, new_phone
 from tests.sms.helpers import SEND, balance_of, fund
 from webhooks.services import status_events_process
 
@@ -328,3 +329,54 @@ def test_the_sweep_takes_back_a_lapsed_claim_at_once_and_leaves_a_live_one(a, be
         assert counts["recovered"] == 1
         assert Message.objects.get(pk=held).status == "sending"
         assert (Message.objects.get(pk=dropped).status, counts["interrupted"]) == ("queued", 0)
+
+
+def test_a_message_whose_contact_opted_out_after_it_was_queued_is_failed_and_refunded(
+    api, a, on_commit, beem
+):
+    fund(a.tenant, 10)
+    stopped, staying = make_contact(a.tenant), make_contact(a.tenant)
+    later = (timezone.now() + dt.timedelta(hours=1)).isoformat()
+    with on_commit():
+        response = api(a.owner).post(
+            SEND,
+            {
+                "message": "Ofa ya wiki",
+                "recipients": [stopped.phone_e164, staying.phone_e164],
+                "scheduled_at": later,
+            },
+            format="json",
+        )
+    ok_data(response, 201)
+    assert balance_of(a.tenant) == 8
+    with tenant_context(a.tenant):
+        contact_opt_out(contact=stopped, reason="keyword STOP")
+        Message.objects.update(scheduled_at=timezone.now())
+
+        with on_commit():
+            outbox.outbox_sweep(tenant=a.tenant)
+
+        by_phone = {m.recipient: m for m in Message.objects.all()}
+    assert [sms.to for sms in beem.accepted] == [staying.phone_e164[1:]]
+    assert by_phone[staying.phone_e164].status == "sent"
+    message = by_phone[stopped.phone_e164]
+    assert (message.status, message.error_code, message.attempts) == (
+        "failed",
+        "CONTACT_OPTED_OUT",
+        1,
+    )
+    assert balance_of(a.tenant) == 9
+
+
+def test_a_message_made_after_the_opt_out_goes_out(a, beem):
+    """The STOP confirmation is made after the opt-out, on purpose: the claim lets it go."""
+    (message_id,) = queued_messages(a.tenant, 1)
+    with tenant_context(a.tenant):
+        message = Message.objects.get(pk=message_id)
+        contact = make_contact(a.tenant, phone_e164=message.recipient)
+        contact_opt_out(contact=contact, reason="keyword STOP")
+        Message.objects.filter(pk=message_id).update(created_at=timezone.now())
+
+        assert outbox.outbox_batch_send(tenant=a.tenant, message_ids=[message_id]) == 1
+
+        assert Message.objects.get(pk=message_id).status == "sent"
