@@ -22,6 +22,7 @@ from django.http import JsonResponse
 from django.utils.functional import cached_property
 from django.utils.module_loading import import_string
 from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import get_public_schema_name
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
@@ -192,7 +193,10 @@ class TenantSelectionMiddleware(TenantMainMiddleware):
         return [import_string(path) for path in settings.TENANT_RESOLVERS]
 
     def process_request(self, request):
-        connection.set_schema_to_public()
+        # Only when another schema is set: setting public again would cost a `SET search_path`
+        # on the request's first query, a round trip the public routes (callbacks) never need.
+        if connection.schema_name != get_public_schema_name():
+            connection.set_schema_to_public()
         request.tenant = current_tenant()
         request.membership = None
         request.preferred_membership = None

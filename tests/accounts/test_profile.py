@@ -74,9 +74,8 @@ def test_profile_reads_take_a_fixed_number_of_queries(api, a, django_assert_num_
     client = api(a.owner)
     client.get(PROFILE)
 
-    # the user with the membership they work in (middleware), SET search_path for the tenant,
-    # the memberships list, SET search_path back to public
-    with django_assert_num_queries(4):
+    # the user with the membership they work in (middleware), the memberships list
+    with django_assert_num_queries(2):
         response = client.get(PROFILE)
 
     assert response.status_code == 200

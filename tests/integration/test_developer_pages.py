@@ -189,8 +189,8 @@ def test_the_dashboard_lists_keys_and_webhooks_in_fixed_queries(a, django_assert
     endpoints = [endpoint_of(a, url=f"https://hooks.example.com/{n}") for n in range(2)]
     client = signed_in(a.owner)
 
-    # search_path, session, user, membership, keys, endpoints
-    with django_assert_num_queries(6):
+    # session, user, membership, keys, endpoints
+    with django_assert_num_queries(5):
         page = text(client.get(DASHBOARD))
 
     assert all(key.masked_key in page for key in keys)
@@ -320,8 +320,8 @@ def test_a_webhooks_page_lists_its_recent_deliveries(a, django_assert_num_querie
         WebhookAttempt.objects.create(delivery=delivery, status_code=code)
     client = signed_in(a.agent)
 
-    # search_path, session, user, membership, endpoint, deliveries, their attempts
-    with django_assert_num_queries(7):
+    # session, user, membership, endpoint, deliveries, their attempts
+    with django_assert_num_queries(6):
         page = client.get(webhook_url(endpoint))
 
     assert page.status_code == 200

@@ -357,8 +357,8 @@ def test_the_list_costs_the_same_queries_for_5_or_30_contacts(
         data = ok_data(client.get(CONTACTS, params))
 
     assert data["count"] == 30
-    # user, membership, count, page, each after its SET search_path
-    assert few <= 8
+    # user, membership, count, page
+    assert few <= 4
 
 
 # --- GET/PUT/DELETE /contacts/{id}/

@@ -112,8 +112,8 @@ def test_bulk_delete_costs_the_same_queries_for_2_or_200_contacts(
         data = ok_data(client.post(BULK_DELETE, {"contact_ids": ids(*many)}, format="json"))
 
     assert data == {"deleted": 200}
-    # membership, the ids' check and the UPDATE, with their SET search_path and savepoint
-    assert few <= 7
+    # membership, the ids' check and the UPDATE, with their savepoint
+    assert few <= 5
 
 
 # --- bulk-add-tags / bulk-remove-tags

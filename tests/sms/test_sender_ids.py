@@ -244,8 +244,8 @@ def test_the_list_takes_a_fixed_number_of_queries(
     for name in ("More1", "More2", "More3"):
         make_sender_id(a.tenant, name)
 
-    # The user, the membership, the count and the page, each after its SET search_path.
-    with django_assert_max_num_queries(8):
+    # The user, the membership, the count and the page.
+    with django_assert_max_num_queries(4):
         assert listed(client)["count"] == 6
 
 
