@@ -45,9 +45,11 @@ from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
+from django.dispatch import receiver
 from django.utils import timezone
 
 from billing.services import credit_refund
@@ -129,6 +131,23 @@ class _AccountProviders:
 
 
 _account_providers = _AccountProviders(_ACCOUNT_PROVIDERS_MAX)
+# The platform's providers (the settings' accounts), one a name, kept with their connections.
+_platform_providers: dict[str, SmsProvider] = {}
+
+
+def _platform_provider(name: str) -> SmsProvider:
+    provider = _platform_providers.get(name)
+    if provider is None:
+        provider = _platform_providers.setdefault(name, get_provider(name))
+    return provider
+
+
+@receiver(setting_changed)
+def _providers_forget(**kwargs: Any) -> None:
+    """Providers read their settings once, when built: a changed setting (tests change them)
+    has them built again."""
+    _platform_providers.clear()
+    _account_providers.clear()
 
 
 def _provider_route(tenant: Tenant) -> tuple[SmsProvider, Channel | None]:
@@ -137,7 +156,7 @@ def _provider_route(tenant: Tenant) -> tuple[SmsProvider, Channel | None]:
     name = tenant.sms_provider_name or settings.SMS_PROVIDER
     channel = channel_own_default_get(tenant_id=tenant.pk, provider=name)
     if channel is None:
-        return get_provider(name), None
+        return _platform_provider(name), None
     try:
         return _account_providers.get(tenant, channel), channel
     except CredentialsUnreadable:

@@ -347,6 +347,9 @@ SMS_SWEEP_MAX_MESSAGES = 100_000
 SMS_SENDER_SEGMENTS_PER_SECOND = env.float("SMS_SENDER_SEGMENTS_PER_SECOND", default=1000.0)
 SMS_SENDER_RATE_LIMITS = env.json("SMS_SENDER_RATE_LIMITS", default={})
 SMS_SEND_CONCURRENCY = env.int("SMS_SEND_CONCURRENCY", default=2)
+# Provider requests in flight at once for one channel (one provider account), across the
+# SMS_SEND_CONCURRENCY send workers, each on a kept connection (sms.providers.base).
+SMS_PROVIDER_MAX_IN_FLIGHT = env.int("SMS_PROVIDER_MAX_IN_FLIGHT", default=32)
 # A running batch renews the leases on its tenant's slot and on its claimed messages every
 # RENEW seconds (sms.leases); a killed worker's lapse this long after its last renewal.
 SMS_LEASE_SECONDS = env.int("SMS_LEASE_SECONDS", default=20)

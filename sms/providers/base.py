@@ -5,13 +5,41 @@ database. What a send needs beyond its messages comes in a SendContext; what a p
 done later (the sandbox's delivery reports) comes back in its results for the caller to do.
 """
 
+import functools
+import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, Self, TypeVar
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
 
 from sms.segments import GSM7
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
+
+
+def requests_in_flight() -> int:
+    """This process's share of SMS_PROVIDER_MAX_IN_FLIGHT: the bound is per channel, and the
+    SMS_SEND_CONCURRENCY send workers each send for it at once."""
+    in_flight: int = settings.SMS_PROVIDER_MAX_IN_FLIGHT
+    workers: int = settings.SMS_SEND_CONCURRENCY
+    return max(1, math.ceil(in_flight / max(1, workers)))
+
+
+def pooled_session() -> requests.Session:
+    """A requests session keeping a connection for each request in flight (requests keeps 10
+    by default and opens a new one for each request beyond them)."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=requests_in_flight())
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
 
 
 @dataclass(frozen=True)
@@ -135,6 +163,18 @@ class SmsProvider(ABC):
     @abstractmethod
     def test_connection(self) -> ConnectionCheck:
         """Check credentials and reachability without sending a message."""
+
+    def in_flight(self, send: Callable[[_Item], _Result], items: Sequence[_Item]) -> list[_Result]:
+        """`send(item)` for every item, as many at once as requests_in_flight allows, on
+        threads the provider keeps; the results in the items' order."""
+        if len(items) <= 1:
+            return [send(item) for item in items]
+        return list(self._senders.map(send, items))
+
+    @functools.cached_property
+    def _senders(self) -> ThreadPoolExecutor:
+        # Made on first send, so in the worker process that sends (never before a fork).
+        return ThreadPoolExecutor(requests_in_flight(), thread_name_prefix=f"{self.name}-send")
 
     def status_reports(self, payload: Any) -> list[StatusReport]:
         """The status reports in one callback body (parsed JSON or form fields)."""

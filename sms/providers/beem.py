@@ -17,7 +17,6 @@ import functools
 import logging
 from collections import defaultdict
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Self
 
@@ -31,6 +30,7 @@ from sms.providers.base import (
     SendResult,
     SmsProvider,
     StatusReport,
+    pooled_session,
 )
 from sms.segments import UCS2, segment_info
 
@@ -62,8 +62,6 @@ DELIVERY_STATUSES = {
     "ENROUTE": "sent",
 }
 NOT_CONFIGURED = "BEEM_API_KEY and BEEM_SECRET_KEY are not set."
-# Send requests in flight at once when a batch holds several texts (personalised campaigns).
-PARALLEL_REQUESTS = 8
 
 
 class BeemError(Exception):
@@ -96,7 +94,7 @@ class BeemProvider(SmsProvider):
     @functools.cached_property
     def session(self) -> requests.Session:
         # Made on first use: reading a delivery report (thousands a second) needs none.
-        session = requests.Session()
+        session = pooled_session()
         session.auth = self._auth
         return session
 
@@ -112,10 +110,10 @@ class BeemProvider(SmsProvider):
             for group in groups.values()
             for start in range(0, len(group), self.max_recipients)
         ]
-        if len(chunks) <= 1:
-            return [result for chunk in chunks for result in self._send_chunk(chunk)]
-        with ThreadPoolExecutor(max_workers=min(PARALLEL_REQUESTS, len(chunks))) as pool:
-            return [result for results in pool.map(self._send_chunk, chunks) for result in results]
+        # A personalised batch is a request per recipient, many in flight at once.
+        return [
+            result for results in self.in_flight(self._send_chunk, chunks) for result in results
+        ]
 
     def _send_chunk(self, chunk: list[OutboundSms]) -> list[SendResult]:
         """One send request for messages that share text, sender and encoding."""

@@ -1,7 +1,7 @@
 """Twilio Programmable Messaging through the official `twilio` package: sends, the account
 balance, the connection check, status callbacks and their signatures.
 
-Twilio takes one message per request, so a batch goes out over a small thread pool. Each
+Twilio takes one message per request, so a batch's requests are many in flight at once. Each
 message asks for its status callbacks at /webhooks/twilio/status/?schema=<the send's schema,
 from its SendContext>, and &channel=<the channel's id> when it went through a tenant's own
 account; Twilio signs that URL with the auth token of the account that sent it, so the schema
@@ -14,14 +14,12 @@ message failed, ErrorCode.
 import functools
 import logging
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from itertools import repeat
+from functools import partial
 from typing import Any, Self
 from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
-from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
@@ -35,6 +33,7 @@ from sms.providers.base import (
     SendResult,
     SmsProvider,
     StatusReport,
+    pooled_session,
 )
 
 logger = logging.getLogger(__name__)
@@ -54,8 +53,6 @@ MESSAGE_STATUSES = {
     "failed": "failed",
 }
 NOT_CONFIGURED = "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set."
-# Requests in flight at once: Twilio's latency, not our CPU, bounds a batch.
-PARALLEL_SENDS = 8
 _API_ERRORS = (TwilioRestException, TwilioServiceException)
 
 
@@ -64,16 +61,14 @@ class TwilioError(Exception):
 
 
 class _BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]
-    """The package's client with a connection per parallel send, sending what the package
-    addresses to api.twilio.com to TWILIO_API_BASE_URL instead (the fakes)."""
+    """The package's client with a kept connection per request in flight, sending what the
+    package addresses to api.twilio.com to TWILIO_API_BASE_URL instead (the fakes)."""
 
     def __init__(self, base_url: str, timeout: float) -> None:
         super().__init__(timeout=timeout, logger=_http_logger)
         self.base_url = base_url.rstrip("/")
-        # A kept connection for each parallel send (the package sizes its pool by CPU count).
-        adapter = HTTPAdapter(pool_maxsize=PARALLEL_SENDS)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
+        # The package sizes its pool by CPU count.
+        self.session = pooled_session()
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         if url.startswith(TWILIO_API_URL):
@@ -127,10 +122,7 @@ class TwilioProvider(SmsProvider):
         callback = (
             f"{settings.PUBLIC_BASE_URL.rstrip('/')}/webhooks/twilio/status/?{urlencode(query)}"
         )
-        if len(messages) <= 1:
-            return [self._send(message, callback) for message in messages]
-        with ThreadPoolExecutor(max_workers=min(PARALLEL_SENDS, len(messages))) as pool:
-            return list(pool.map(self._send, messages, repeat(callback)))
+        return self.in_flight(partial(self._send, callback=callback), messages)
 
     def _send(self, message: OutboundSms, callback: str) -> SendResult:
         if self.messaging_service_sid:

@@ -119,6 +119,7 @@ class _Server(ThreadingHTTPServer):
     def process_request(self, request, client_address) -> None:
         with self.connections_lock:
             self.connections.add(request)
+            self.fake.connections_opened += 1
         super().process_request(request, client_address)
 
     def shutdown_request(self, request) -> None:
@@ -175,6 +176,8 @@ class FakeServer:
         # Requests being answered at once, and the most there were: proof of parallel sends.
         self.in_flight = 0
         self.max_in_flight = 0
+        # Connections clients opened: fewer than requests when clients keep theirs.
+        self.connections_opened = 0
         self._lock = threading.Lock()
         self._callbacks_idle = threading.Condition(self._lock)
         self._callbacks_pending = 0

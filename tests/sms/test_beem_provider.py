@@ -335,3 +335,19 @@ def test_callbacks_that_cannot_be_delivered_are_counted_not_fatal(beem, provider
     assert (beem.callbacks_sent, beem.callback_failures) == (0, 2)
     assert all(r.accepted for r in results)
     assert provider.send_batch([_sms(3)], CONTEXT)[0].accepted
+
+
+def test_a_personalised_batch_keeps_its_share_of_requests_in_flight_on_kept_connections(
+    settings, beem
+):
+    settings.SMS_PROVIDER_MAX_IN_FLIGHT, settings.SMS_SEND_CONCURRENCY = 12, 2  # 6 a worker
+    provider = get_provider("beem")
+    beem.latency = 0.05
+    batches = [[_sms(n, text=f"Hi {batch}-{n}") for n in range(30)] for batch in range(2)]
+
+    results = [provider.send_batch(batch, CONTEXT) for batch in batches]
+
+    assert beem.max_in_flight == 6  # the share, reached and never passed
+    assert len(beem.requests) == 60  # a request for each distinct text, each once
+    assert all(r.accepted for batch in results for r in batch)
+    assert beem.connections_opened <= 6  # the second batch reused the first one's

@@ -60,14 +60,6 @@ class BeemAccounts(FakeBeem):
         return [r.basic_auth() for r in self.requests if r.path == path]
 
 
-@pytest.fixture(autouse=True)
-def fresh_providers():
-    # Providers built in another test hold that test's fake servers' addresses.
-    outbox._account_providers.clear()
-    yield
-    outbox._account_providers.clear()
-
-
 @pytest.fixture
 def beem(settings):
     accounts = {PLATFORM: PLATFORM_CREDITS, OWN: OWN_CREDITS, ROTATED: OWN_CREDITS}
