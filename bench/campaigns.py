@@ -84,7 +84,6 @@ from messaging.services.campaign_progress import campaign_counters_refresh  # no
 from messaging.services.campaigns import campaign_create, campaign_start  # noqa: E402
 from messaging.tasks import campaigns_advance_all  # noqa: E402
 from mifumo.celery import app  # noqa: E402
-from sms.throttle import tenant_slot_limit  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from tenants.services import tenant_create  # noqa: E402
 from tests.fakes.beem import SEND_PATH, FakeBeem  # noqa: E402
@@ -474,7 +473,7 @@ def main():
             workers.wait()
             bodies.close()
     print(
-        f"send workers: {WORKERS} processes, {tenant_slot_limit()} send slot(s) a tenant "
+        f"send workers: {WORKERS} processes, all {WORKERS} send slot(s) for a tenant sending alone "
         f"(SMS_SEND_CONCURRENCY={WORKERS}), batches of {settings.SMS_SEND_BATCH_SIZE}, "
         f"provider calls of {settings.SMS_PROVIDER_CHUNK_SIZE} messages"
     )

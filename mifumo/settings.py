@@ -357,6 +357,7 @@ SMS_LEASE_RENEW_SECONDS = SMS_LEASE_SECONDS / 4
 SMS_THROTTLE_MAX_SLEEP_SECONDS = 2.0
 SMS_SLOT_RETRY_SECONDS = 1.0
 SMS_SLOT_WAIT_SECONDS = 0.5
+SMS_SLOT_DEMAND_SECONDS = 3.0  # a tenant that asked for a send slot this recently is waiting
 # The largest send one request may make, and the price of a credit in reports.
 SMS_SEND_MAX_RECIPIENTS = env.int("SMS_SEND_MAX_RECIPIENTS", default=100_000)
 SMS_CREDIT_PRICE = Decimal(env.str("SMS_CREDIT_PRICE", default="25.00"))

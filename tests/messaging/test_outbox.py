@@ -172,23 +172,28 @@ def test_the_sender_rate_holds_back_what_it_does_not_allow(a, beem, settings):
     assert statuses == [("queued", 0)] * 4 + [("sent", 1)] * 2
 
 
-def test_a_tenant_never_takes_more_than_its_share_of_send_slots(a, beem, settings):
-    settings.SMS_SEND_CONCURRENCY = 4  # two slots a tenant
-    ids = queued_messages(a.tenant, 2)
+def test_a_tenant_never_takes_more_than_its_share_of_send_slots(a, b, beem, settings):
+    settings.SMS_SEND_CONCURRENCY = 4
+    alone, shared = queued_messages(a.tenant, 2), queued_messages(a.tenant, 2)
 
     schema = a.tenant.schema_name
     with tenant_context(a.tenant):
         with (
             tenant_send_slot(schema) as first,
             tenant_send_slot(schema) as second,
+            tenant_send_slot(schema) as third,
         ):
-            assert (first, second) == (True, True)
-            assert outbox.outbox_batch_send(tenant=a.tenant, message_ids=ids) == 0
-        assert outbox.outbox_batch_send(tenant=a.tenant, message_ids=ids) == 2
+            assert (first, second, third) == (True, True, True)
+            # Alone it takes every slot: the fourth batch runs.
+            assert outbox.outbox_batch_send(tenant=a.tenant, message_ids=alone) == 2
+            with tenant_send_slot(b.tenant.schema_name) as other:
+                assert other  # tenant B wants to send too: two slots each
+            assert outbox.outbox_batch_send(tenant=a.tenant, message_ids=shared) == 0
+        assert outbox.outbox_batch_send(tenant=a.tenant, message_ids=shared) == 2
 
 
 def test_a_batch_waits_briefly_for_a_slot_its_tenant_frees(a, beem, settings):
-    settings.SMS_SEND_CONCURRENCY = 2  # one slot a tenant
+    settings.SMS_SEND_CONCURRENCY = 1  # the tenant's one slot, alone
     ids = queued_messages(a.tenant, 2)
     taken, release = threading.Event(), threading.Event()
 
