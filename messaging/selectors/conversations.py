@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Upper
+from django.db.models.lookups import IsNull
 
 from messaging.models import Contact, Conversation, Message
 from messaging.selectors.audience import contact_search
@@ -62,11 +63,13 @@ def conversation_get(*, conversation_id: uuid.UUID | str) -> Conversation:
 
 def conversation_search(queryset: QuerySet[Conversation], term: str) -> QuerySet[Conversation]:
     """Conversations with a message whose text holds `term`, or whose contact's name, phone
-    or email does, in any case.
+    or email does, in any case; in the list's order.
 
     Both sides are upper-cased by Postgres, as the indexes are: the message side is read from
     the partial trigram index message_conversation_text (its predicate, a message in a
-    conversation, is part of the query), the contact side from contact_search_trgm.
+    conversation, is part of the query), the contact side from contact_search_trgm. The two
+    sides are one list of conversation ids (UNION ALL) rather than an OR of two subqueries, for
+    which Postgres expects three quarters of the conversations to match and tests them all.
     """
     term = term.strip()
     if not term:
@@ -79,7 +82,13 @@ def conversation_search(queryset: QuerySet[Conversation], term: str) -> QuerySet
         .values("conversation_id")
     )
     contacts = contact_search(Contact.objects.order_by(), term).values("id")
-    return queryset.filter(Q(id__in=in_texts) | Q(contact_id__in=contacts))
+    of_contacts = Conversation.objects.filter(contact_id__in=contacts).order_by().values("id")
+    matches = queryset.filter(id__in=in_texts.union(of_contacts, all=True))
+    # The list's order (never active last, then newest activity first), spelled so that no
+    # index holds it: Postgres then sorts the matches it read by id. In the index's spelling,
+    # a page of few matches (LIMIT 1 for one) walked the newest conversations testing each
+    # against the matches, 33,000 of them for a contact's name at 100,000 conversations.
+    return matches.order_by(IsNull(F("last_message_at"), True), F("last_message_at").desc(), "id")
 
 
 def conversation_list(
