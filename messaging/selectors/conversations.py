@@ -6,7 +6,8 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import F, Q, QuerySet, Value
+from django.db.models import BooleanField, F, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Upper
 from django.db.models.lookups import IsNull
 
@@ -23,6 +24,12 @@ Status = Conversation.Status
 STATUS_ALIASES = {"active": Status.OPEN}
 ASSIGNEE_ME = "me"
 ASSIGNEE_NONE = "unassigned"
+# A search probes this many of the newest conversations: with this many matches among them
+# its term is common, and the conversations are walked newest first (conversation_search).
+SEARCH_PROBE = 200
+SEARCH_COMMON_MATCHES = 20
+# A search counts its matches this far (`count` of the page stops there).
+SEARCH_COUNT_LIMIT = 1000
 # The messages GET conversations/{id}/ carries; older ones are read from messages/.
 RECENT_MESSAGES = 20
 # A reply goes out from a number before a shortcode, and either before a sender ID (which
@@ -65,15 +72,23 @@ def conversation_search(queryset: QuerySet[Conversation], term: str) -> QuerySet
     """Conversations with a message whose text holds `term`, or whose contact's name, phone
     or email does, in any case; in the list's order.
 
-    Both sides are upper-cased by Postgres, as the indexes are: the message side is read from
-    the partial trigram index message_conversation_text (its predicate, a message in a
-    conversation, is part of the query), the contact side from contact_search_trgm. The two
-    sides are one list of conversation ids (UNION ALL) rather than an OR of two subqueries, for
-    which Postgres expects three quarters of the conversations to match and tests them all.
+    Two plans, chosen by a probe of the newest SEARCH_PROBE conversations. A term in many
+    of them (a common word) walks the conversations newest first and looks into each one's
+    messages (the message_conversation index) until the page is full: reading every match
+    from the trigram index first would cost seconds for a word in half the messages. Any
+    other term reads its matches from the trigram indexes (message_conversation_text, and
+    contact_search_trgm for the contact), both sides upper-cased by Postgres as the indexes
+    are, as one list of ids (UNION ALL: for an OR of two subqueries Postgres expects three
+    quarters of the conversations to match and tests them all).
     """
     term = term.strip()
     if not term:
         return queryset
+    contacts = contact_search(Contact.objects.order_by(), term).values("id")
+    walked = queryset.filter(Q(_in_own_messages(term)) | Q(contact_id__in=contacts))
+    newest = queryset.values("id")[:SEARCH_PROBE]
+    if walked.filter(id__in=newest).count() >= SEARCH_COMMON_MATCHES:
+        return walked
     in_texts = (
         Message.objects.filter(conversation__isnull=False)
         .alias(upper_text=Upper("text"))
@@ -81,7 +96,6 @@ def conversation_search(queryset: QuerySet[Conversation], term: str) -> QuerySet
         .order_by()
         .values("conversation_id")
     )
-    contacts = contact_search(Contact.objects.order_by(), term).values("id")
     of_contacts = Conversation.objects.filter(contact_id__in=contacts).order_by().values("id")
     matches = queryset.filter(id__in=in_texts.union(of_contacts, all=True))
     # The list's order (never active last, then newest activity first), spelled so that no
@@ -89,6 +103,19 @@ def conversation_search(queryset: QuerySet[Conversation], term: str) -> QuerySet
     # a page of few matches (LIMIT 1 for one) walked the newest conversations testing each
     # against the matches, 33,000 of them for a contact's name at 100,000 conversations.
     return matches.order_by(IsNull(F("last_message_at"), True), F("last_message_at").desc(), "id")
+
+
+def _in_own_messages(term: str) -> RawSQL:
+    """True for a conversation with a message holding `term` (any case), read through the
+    message_conversation index one conversation at a time: `OFFSET 0` keeps Postgres from
+    turning it into a join over every matching message."""
+    return RawSQL(
+        "EXISTS (SELECT 1 FROM messaging_message AS m"
+        " WHERE m.conversation_id = messaging_conversation.id"
+        " AND strpos(upper(m.text), upper(%s)) > 0 OFFSET 0)",
+        (term,),
+        output_field=BooleanField(),
+    )
 
 
 def conversation_list(

@@ -33,7 +33,8 @@ class ConversationListView(TenantScopedView):
 
     @api_doc(
         summary="List conversations, newest activity first (contact_id, status, assignee, "
-        "channel, unread, search in message texts and contacts)",
+        "channel, unread, search in message texts and contacts; a search counts its matches "
+        "up to 1,000)",
         responses={200: enveloped(s.ConversationSerializer, paginated=True)},
         errors=(400, 401, 403),
         tags=TAGS,
@@ -48,6 +49,7 @@ class ConversationListView(TenantScopedView):
             conversations,
             lambda page: s.ConversationSerializer(page, many=True).data,
             view=self,
+            count_limit=selectors.SEARCH_COUNT_LIMIT if query.get("search") else None,
         )
 
     @api_doc(

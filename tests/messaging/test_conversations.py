@@ -14,7 +14,7 @@ from django_tenants.utils import tenant_context
 
 from messaging import tasks
 from messaging.models import Contact, Conversation, Message
-from messaging.selectors.conversations import conversation_list
+from messaging.selectors import conversations as selectors
 from tests.envelope import assert_error, assert_field_errors, ok_data
 from tests.messaging.helpers import make_contact, make_template, new_phone
 from tests.messaging.test_inbound_receive import inbound, receive, sandbox_of
@@ -153,7 +153,7 @@ def test_the_search_reads_the_trigram_indexes(a):
         # As autovacuum leaves a real index: its new entries merged out of the pending list.
         cursor.execute("SELECT gin_clean_pending_list('message_conversation_text'::regclass)")
         cursor.execute("ANALYZE messaging_message")
-        found = conversation_list(user_id=a.agent.pk, search="kuagiza")
+        found = selectors.conversation_list(user_id=a.agent.pk, search="kuagiza")
         plan = found.explain()
         assert [c.pk for c in found] == [conversation.pk]
         # A handful of contacts are read whole; the contact side can use its index too.
@@ -161,6 +161,27 @@ def test_the_search_reads_the_trigram_indexes(a):
         forced = found.explain()
     assert "Bitmap Index Scan on message_conversation_text" in plan, plan
     assert "Bitmap Index Scan on contact_search_trgm" in forced, forced
+
+
+def test_a_common_word_walks_the_newest_conversations_and_counts_to_the_limit(api, a, monkeypatch):
+    monkeypatch.setattr(selectors, "SEARCH_COMMON_MATCHES", 2)  # (20 of the newest 200)
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_LIMIT", 3)  # (1,000)
+    rice = written_to(a.tenant, new_phone(), "Nataka mchele")
+    greetings = [written_to(a.tenant, new_phone(), f"Habari {n}") for n in range(4)]
+    baraka = make_contact(a.tenant, name="Habari Baraka")  # a contact named so matches too
+    named = make_conversation(a.tenant, baraka, last_message_at=timezone.now())
+    client = api(a.agent)
+    with tenant_context(a.tenant):
+        sql = str(selectors.conversation_list(user_id=a.agent.pk, search="habari").query)
+    assert "strpos" in sql and "UNION" not in sql  # walked newest first, no matches read first
+
+    data = ok_data(client.get(CONVERSATIONS, {"search": "HABARI", "page_size": 10}))
+
+    newest_first = [str(named.pk), *(str(c.pk) for c in reversed(greetings))]
+    assert [c["id"] for c in data["results"]] == newest_first[:3]  # the pages stop at the count
+    assert data["count"] == 3
+    assert listed(client, search="habari 2") == [str(greetings[2].pk)]  # a rare term
+    assert listed(client, search="mchele") == [str(rice.pk)]
 
 
 def test_the_list_costs_the_same_queries_for_any_page(api, a):
