@@ -42,7 +42,6 @@ queues. Usage: `make bench`, or .venv/bin/python bench/campaigns.py --help.
 import argparse
 import json
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -52,14 +51,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from environment import bench_environment  # noqa: E402
+
 os.environ.update(
-    DEBUG="false",
-    SECRET_KEY=secrets.token_urlsafe(50),
-    DATABASE_URL=os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mifumo_bench"
-    ),
-    REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
-    DJANGO_SETTINGS_MODULE="mifumo.settings",
+    bench_environment(),
     SMS_SENDER_SEGMENTS_PER_SECOND="1000000",
     SMS_SEND_CONCURRENCY=os.environ.get("BENCH_WORKERS", "2"),
     SMS_PROVIDER="beem",

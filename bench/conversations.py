@@ -42,7 +42,6 @@ import io
 import os
 import random
 import re
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -58,16 +57,12 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from environment import bench_environment  # noqa: E402
+
 PORT = int(os.environ.get("BENCH_PORT", "8770"))
 BASE = f"http://127.0.0.1:{PORT}"
 os.environ.update(
-    DEBUG="false",
-    SECRET_KEY=secrets.token_urlsafe(50),
-    DATABASE_URL=os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mifumo_bench"
-    ),
-    REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
-    DJANGO_SETTINGS_MODULE="mifumo.settings",
+    bench_environment(),
 )
 
 import django  # noqa: E402

@@ -47,19 +47,15 @@ from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from environment import bench_environment  # noqa: E402
+
 PORT = int(os.environ.get("BENCH_PORT", "8768"))
 BASE = f"http://127.0.0.1:{PORT}"
 PLATFORM_TOKEN = "bench-platform-auth-token"
 OWN_SID = "AC" + "be" * 16
 OWN_TOKEN = "bench-own-account-token"
 os.environ.update(
-    DEBUG="false",
-    SECRET_KEY=secrets.token_urlsafe(50),
-    DATABASE_URL=os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mifumo_bench"
-    ),
-    REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
-    DJANGO_SETTINGS_MODULE="mifumo.settings",
+    bench_environment(),
     CREDENTIALS_ENCRYPTION_KEY=Fernet.generate_key().decode(),
     PUBLIC_BASE_URL=BASE,
     # Nothing is sent: a reply would go to a closed port.

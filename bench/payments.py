@@ -33,18 +33,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from environment import bench_environment  # noqa: E402
+
 PORT = int(os.environ.get("BENCH_PORT", "8767"))
 BASE = f"http://127.0.0.1:{PORT}"
 API_KEY = "bench-zenopay-key"
 STRIPE_WEBHOOK_SECRET = "whsec_bench_payments"
 os.environ.update(
-    DEBUG="false",
-    SECRET_KEY=secrets.token_urlsafe(50),
-    DATABASE_URL=os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mifumo_bench"
-    ),
-    REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
-    DJANGO_SETTINGS_MODULE="mifumo.settings",
+    bench_environment(),
     PAYMENT_PROVIDER="zenopay",
     ZENOPAY_API_KEY=API_KEY,
     # Cards go to Stripe as in production; no call reaches it, as no worker runs.

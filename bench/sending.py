@@ -12,7 +12,6 @@ BENCH_RECIPIENTS and BENCH_WEB_WORKERS / BENCH_WEB_THREADS narrow or reshape a r
 import json
 import os
 import re
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -21,17 +20,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from environment import bench_environment  # noqa: E402
+
 PORT = int(os.environ.get("BENCH_PORT", "8766"))
 BASE = f"http://127.0.0.1:{PORT}"
 DLR_TOKEN = "bench-dlr-token"
 os.environ.update(
-    DEBUG="false",
-    SECRET_KEY=secrets.token_urlsafe(50),
-    DATABASE_URL=os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mifumo_bench"
-    ),
-    REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
-    DJANGO_SETTINGS_MODULE="mifumo.settings",
+    bench_environment(),
     # The rates under test are the machine's, not the per-caller limits.
     RATE_LIMIT_SMS_SEND="100000000/min",
     SMS_SENDER_SEGMENTS_PER_SECOND="1000000",
