@@ -1,6 +1,7 @@
 """A real worker process killed with SIGKILL in the middle of a batch, of a send or of a
-campaign: after a restart and a sweep every message ends sent or failed, and the provider saw
-none of them twice."""
+campaign, or with a hundred provider requests in flight: after a restart and a sweep every
+message ends sent or failed (an unknown outcome failed and refunded), and the provider saw none
+of them twice."""
 
 import os
 import signal
@@ -31,7 +32,7 @@ CHUNK = 20
 LEASE_SECONDS = 2
 
 
-def start_worker(beem: FakeBeem) -> subprocess.Popen:
+def start_worker(beem: FakeBeem, overrides: dict[str, str] | None = None) -> subprocess.Popen:
     database = connection.settings_dict
     env = {
         **os.environ,
@@ -48,6 +49,7 @@ def start_worker(beem: FakeBeem) -> subprocess.Popen:
         "SMS_PROVIDER_CHUNK_SIZE": str(CHUNK),
         # The killed worker's claim and slot leases lapse 2 s after its last heartbeat.
         "SMS_LEASE_SECONDS": str(LEASE_SECONDS),
+        **(overrides or {}),
     }
     # `default` too: a campaign start's fan-out task is taken there.
     command = [sys.executable, "-m", "celery", "-A", "mifumo", "worker", "-Q", "sends,default"]
@@ -88,20 +90,32 @@ def cut_the_database_connections(workers: list, beem: FakeBeem) -> None:
         assert cursor.fetchone()[0] >= 1
 
 
-def send_through(tenant, hand_over, disrupt=kill_the_worker) -> tuple[list[str], dict[str, int]]:
-    """Start a worker, call `hand_over()` (in the tenant) to give it messages, `disrupt` it with
-    the third provider chunk in Beem's hands, and sweep as beat does. Returns the references
-    Beem accepted and the sweeps' counts, once every message is sent or failed, which must be
-    soon after the disruption (the dead worker's lease is LEASE_SECONDS)."""
+def third_chunk_in_hand(beem: FakeBeem) -> bool:
+    return beem.accepted_count >= 2 * CHUNK
+
+
+def send_through(
+    tenant,
+    hand_over,
+    disrupt=kill_the_worker,
+    *,
+    ready=third_chunk_in_hand,
+    latency: float = 0.4,
+    overrides: dict[str, str] | None = None,
+) -> tuple[list[str], dict[str, int]]:
+    """Start a worker (its settings changed by `overrides`), call `hand_over()` (in the
+    tenant) to give it messages, `disrupt` it once Beem is `ready` (by default: two chunks
+    through, the third in its hands), and sweep as beat does. Returns the references Beem
+    accepted and the sweeps' counts, once every message is sent or failed, which must be soon
+    after the disruption (the dead worker's lease is LEASE_SECONDS)."""
     celery_app.conf.task_always_eager = False
     workers = []
     try:
-        with FakeBeem(latency=0.4) as beem:
-            workers.append(start_worker(beem))
+        with FakeBeem(latency=latency) as beem:
+            workers.append(start_worker(beem, overrides))
             with tenant_context(tenant):
                 hand_over()
-            # Two chunks through, the third one in the provider's hands: disrupt.
-            wait_for(lambda: beem.accepted_count >= 2 * CHUNK)
+            wait_for(lambda: ready(beem))
             time.sleep(0.2)
             disrupt(workers, beem)
             disrupted_at = time.monotonic()
@@ -122,20 +136,21 @@ def send_through(tenant, hand_over, disrupt=kill_the_worker) -> tuple[list[str],
             worker.wait()
 
 
-def queued_batch(tenant) -> list[str]:
+def queued_batch(tenant, count: int = MESSAGES, personalised: bool = False) -> list[str]:
+    """`count` queued messages; personalised, each its own text (a Beem request each)."""
     with tenant_context(tenant):
         messages = Message.objects.bulk_create(
             Message(
                 status="queued",
                 recipient=f"+2557140{n:05d}",
                 sender="Taarifa-SMS",
-                text="Habari",
+                text=f"Habari mteja {n}" if personalised else "Habari",
                 encoding="GSM-7",
                 segments=1,
                 credits=1,
                 queued_at=timezone.now(),
             )
-            for n in range(MESSAGES)
+            for n in range(count)
         )
     return [str(m.pk) for m in messages]
 
@@ -222,3 +237,40 @@ def test_a_worker_killed_mid_campaign_loses_nothing_and_sends_nothing_twice(
     assert (campaign.sent_count, campaign.failed_count) == (len(sent), failed_count)
     assert campaign.sent_count + campaign.failed_count == MESSAGES
     assert balance_of(tenant) == failed_count  # what failed was refunded, to the credit
+
+
+@committed
+def test_a_worker_killed_with_a_hundred_requests_in_flight_fails_and_refunds_them_once(
+    committed_tenant, settings
+):
+    tenant = committed_tenant.tenant
+    in_flight, messages = 100, 300
+    settings.SMS_OUTBOX_LOST_SECONDS = 1
+    ids = queued_batch(tenant, messages, personalised=True)  # their credits taken (balance 0)
+
+    accepted, counts = send_through(
+        tenant,
+        lambda: outbox_batch_send.delay(message_ids=ids),
+        ready=lambda beem: beem.in_flight >= in_flight,
+        latency=2.0,
+        overrides={
+            # One worker holding 100 requests at once, the batch handed over whole.
+            "SMS_PROVIDER_MAX_IN_FLIGHT": str(in_flight),
+            "SMS_SEND_CONCURRENCY": "1",
+            "SMS_PROVIDER_CHUNK_SIZE": str(messages),
+        },
+    )
+
+    assert len(accepted) == len(set(accepted)), "a message reached the provider twice"
+    final = statuses(tenant)
+    with tenant_context(tenant):
+        sent = {
+            str(pk) for pk in Message.objects.filter(status="sent").values_list("id", flat=True)
+        }
+        failed = Message.objects.filter(status="failed")
+        assert set(failed.values_list("error_code", flat=True)) == {outbox.SEND_INTERRUPTED}
+    assert sent <= set(accepted)
+    # The batch was handed over whole: its outcome unknown, every message of it failed, none
+    # resent, though Beem took those it had in hand when the worker died.
+    assert (final.get("failed", 0), counts["interrupted"]) == (messages, messages)
+    assert balance_of(tenant) == messages  # each refunded once
