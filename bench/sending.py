@@ -2,7 +2,9 @@
 
 1. one-recipient sends through the API (gunicorn, load from wrk);
 2. 100,000 recipients of one text handed to the fake Beem server by real send workers;
-3. Beem delivery reports posted to the callback route (wrk), and how long until all applied.
+3. Beem delivery reports posted to the callback route (wrk), and how long until all applied,
+   beside the floor of the same run: the same bodies to the route with a wrong token, which it
+   refuses without touching the database.
 
 Runs against a separate database (BENCH_DATABASE_URL, default mifumo_bench) on a tenant it
 creates afresh. Usage: `make bench` (or .venv/bin/python bench/sending.py); BENCH_PARTS,
@@ -180,13 +182,21 @@ def delivery_reports(tenant, beem: FakeBeem) -> dict:
         )
         for sms in beem.accepted[-RECIPIENTS:]
     ]
+    floor = wrk("/webhooks/beem/dlr/not-the-token/", bodies)
+    settle()
     load = wrk(f"/webhooks/beem/dlr/{DLR_TOKEN}/", bodies)
     posted = time.perf_counter()
     pending = StatusEvent.objects.filter(state=StatusEvent.State.PENDING)
     applied_at = wait_until(lambda: not pending.exists(), timeout=120, poll=0.1)
     with tenant_context(tenant):
         delivered = Message.objects.filter(status="delivered").count()
-    return {**load, "apply_s": applied_at - posted, "delivered": delivered}
+    return {
+        **load,
+        "apply_s": applied_at - posted,
+        "delivered": delivered,
+        "floor_rps": floor["rps"],
+        "floor_p95_ms": floor["p95_ms"],
+    }
 
 
 def main():
@@ -197,8 +207,13 @@ def main():
     connection.close()
     with FakeBeem() as beem:
         env = {"BEEM_SEND_URL": beem.send_url, "BEEM_BALANCE_URL": beem.balance_url}
+        # Django logs each of the floor's 404s as a line; thousands would drown the report.
         web = gunicorn_start(
-            port=PORT, env={**os.environ, **env}, workers=WEB_WORKERS, threads=WEB_THREADS
+            port=PORT,
+            env={**os.environ, **env},
+            workers=WEB_WORKERS,
+            threads=WEB_THREADS,
+            stderr=subprocess.DEVNULL,
         )
         try:
             if "api" in PARTS:
@@ -247,6 +262,11 @@ def report_delivery_reports(dlr: dict) -> None:
         f"  {dlr['rps']:.0f} req/s, p95 {dlr['p95_ms']:.1f} ms, errors {dlr['errors']:.0f}; "
         f"all applied {dlr['apply_s']:.2f} s after the last; {dlr['delivered']} delivered"
         "   (target >= 2000/s, p95 < 50 ms, applied within 10 s)"
+    )
+    print(
+        f"  floor, a wrong token (refused, no database): {dlr['floor_rps']:.0f} req/s, p95 "
+        f"{dlr['floor_p95_ms']:.1f} ms; reports / floor = {dlr['rps'] / dlr['floor_rps']:.2f}"
+        "   (target >= 0.8)"
     )
 
 
