@@ -11,6 +11,7 @@ creates afresh. Usage: `make bench` (or .venv/bin/python bench/sending.py); BENC
 BENCH_RECIPIENTS and BENCH_WEB_WORKERS / BENCH_WEB_THREADS narrow or reshape a run.
 """
 
+import argparse
 import json
 import os
 import re
@@ -200,6 +201,9 @@ def delivery_reports(tenant, beem: FakeBeem) -> dict:
 
 
 def main():
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     call_command("ensure_services")
     call_command("migrate_all", verbosity=0)
     tenant, owner = fresh_tenant()
