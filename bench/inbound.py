@@ -106,38 +106,7 @@ TEXTS = [
     "Ndiyo, nitakuja kesho saa nne asubuhi",
 ]
 # Each message carries its own X-Twilio-Signature: lines of "<signature>\t<form body>".
-SIGNED_FORM_LUA = r"""
-local threads = 0
-setup = function(thread)
-  thread:set("id", threads)
-  threads = threads + 1
-end
-
-local lines = {}
-for line in io.lines(os.getenv("BODY_FILE")) do
-  local signature, body = line:match("^([^\t]*)\t(.*)$")
-  lines[#lines + 1] = {signature, body}
-end
-local stride = tonumber(os.getenv("WRK_THREADS") or "1")
-local next_line
-
-request = function()
-  next_line = ((next_line or (id - stride)) + stride) % #lines
-  local signed = lines[next_line + 1]
-  local headers = {["Content-Type"] = "application/x-www-form-urlencoded",
-                   ["X-Twilio-Signature"] = signed[1]}
-  return wrk.format("POST", nil, headers, signed[2])
-end
-
-done = function(summary, latency, requests)
-  io.write(string.format("p50_ms %.2f\n", latency:percentile(50) / 1000))
-  io.write(string.format("p95_ms %.2f\n", latency:percentile(95) / 1000))
-  io.write(string.format("p99_ms %.2f\n", latency:percentile(99) / 1000))
-  io.write(string.format("requests %d\n", summary.requests))
-  io.write(string.format("errors %d\n", summary.errors.connect + summary.errors.read +
-    summary.errors.write + summary.errors.status + summary.errors.timeout))
-end
-"""
+SIGNED_POST = ROOT / "bench/wrk/signed_post.lua"
 
 
 def fresh_tenant(key: str) -> Tenant:
@@ -198,12 +167,22 @@ def signed_lines(*, forged: bool = False) -> list[str]:
     return lines
 
 
-def wrk(lines: list[str], script: str) -> dict:
+def wrk(lines: list[str]) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as body_file:
         body_file.write("\n".join(lines) + "\n")
-    env = {**os.environ, "BODY_FILE": body_file.name, "WRK_THREADS": "1"}
+    env = {
+        **os.environ,
+        "BODY_FILE": body_file.name,
+        "WRK_THREADS": "1",
+        "SIGNATURE_HEADER": "X-Twilio-Signature",
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+    }
     out = subprocess.run(
-        [*WRK, "-s", script, f"{BASE}{ROUTE}"], check=True, capture_output=True, text=True, env=env
+        [*WRK, "-s", str(SIGNED_POST), f"{BASE}{ROUTE}"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
     ).stdout
     os.unlink(body_file.name)
     figures = dict(re.findall(r"^(\w+) ([\d.]+)$", out, re.M))
@@ -259,8 +238,6 @@ def accepted_part() -> dict:
     InboundMessage.objects.all().delete()
     lines = signed_lines()
     connection.close()
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-        lua.write(SIGNED_FORM_LUA)
     settle()
     appliers = None
     if APPLIERS:
@@ -278,7 +255,7 @@ def accepted_part() -> dict:
     drained = None
     try:
         poller.start()
-        load = wrk(lines, lua.name)
+        load = wrk(lines)
         posted = time.perf_counter()
         pending = InboundMessage.objects.filter(state=InboundMessage.State.PENDING)
         while appliers and pending.exists() and time.perf_counter() - posted < 120:
@@ -291,7 +268,6 @@ def accepted_part() -> dict:
         if appliers:
             appliers.terminate()
             appliers.wait()
-        os.unlink(lua.name)
     states = dict(InboundMessage.objects.values_list("state").annotate(n=Count("id")))
     return {
         **load,
@@ -306,13 +282,8 @@ def floor_part() -> dict:
     before = InboundMessage.objects.count()
     lines = signed_lines(forged=True)
     connection.close()
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-        lua.write(SIGNED_FORM_LUA)
-    try:
-        settle()
-        floor = wrk(lines, lua.name)
-    finally:
-        os.unlink(lua.name)
+    settle()
+    floor = wrk(lines)
     floor["stored"] = InboundMessage.objects.count() - before
     return floor
 

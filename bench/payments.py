@@ -77,39 +77,8 @@ DURATION = os.environ.get("BENCH_DURATION", "10s")
 WRK = ["wrk", "-t1", "-c16", f"-d{DURATION}"]
 ZENOPAY_ROUTE = "/webhooks/zenopay/"
 STRIPE_ROUTE = "/webhooks/stripe/"
-# Each Stripe event carries its own signature, which post_json.lua's one fixed header cannot:
-# this script reads "<Stripe-Signature>\t<body>" lines and otherwise works as post_json.lua.
-SIGNED_LUA = r"""
-local threads = 0
-setup = function(thread)
-  thread:set("id", threads)
-  threads = threads + 1
-end
-
-local lines = {}
-for line in io.lines(os.getenv("BODY_FILE")) do
-  local signature, body = line:match("^([^\t]*)\t(.*)$")
-  lines[#lines + 1] = {signature, body}
-end
-local stride = tonumber(os.getenv("WRK_THREADS") or "1")
-local next_line
-
-request = function()
-  next_line = ((next_line or (id - stride)) + stride) % #lines
-  local signed = lines[next_line + 1]
-  local headers = {["Content-Type"] = "application/json", ["Stripe-Signature"] = signed[1]}
-  return wrk.format("POST", nil, headers, signed[2])
-end
-
-done = function(summary, latency, requests)
-  io.write(string.format("p50_ms %.2f\n", latency:percentile(50) / 1000))
-  io.write(string.format("p95_ms %.2f\n", latency:percentile(95) / 1000))
-  io.write(string.format("p99_ms %.2f\n", latency:percentile(99) / 1000))
-  io.write(string.format("requests %d\n", summary.requests))
-  io.write(string.format("errors %d\n", summary.errors.connect + summary.errors.read +
-    summary.errors.write + summary.errors.status + summary.errors.timeout))
-end
-"""
+# Each Stripe event carries its own signature, which post_json.lua's one fixed header cannot.
+SIGNED_POST = ROOT / "bench/wrk/signed_post.lua"
 
 
 def fresh_tenant() -> Tenant:
@@ -276,18 +245,14 @@ def stripe_part(tenant: Tenant) -> tuple[dict, dict]:
     StripeEvent.objects.all().delete()
     bodies = stripe_events(pending_card_orders(tenant))
     connection.close()
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-        lua.write(SIGNED_LUA)
-    try:
-        settle()
-        valid = wrk(STRIPE_ROUTE, signed_lines(bodies), lua.name)
-        settle()  # and the requests still in flight when wrk stopped are answered
-        valid["stored"] = StripeEvent.objects.count()
-        floor = wrk(STRIPE_ROUTE, signed_lines(bodies, forged=True), lua.name)
-        settle()
-        floor["stored"] = StripeEvent.objects.count() - valid["stored"]
-    finally:
-        os.unlink(lua.name)
+    header = {"SIGNATURE_HEADER": "Stripe-Signature"}
+    settle()
+    valid = wrk(STRIPE_ROUTE, signed_lines(bodies), SIGNED_POST, **header)
+    settle()  # and the requests still in flight when wrk stopped are answered
+    valid["stored"] = StripeEvent.objects.count()
+    floor = wrk(STRIPE_ROUTE, signed_lines(bodies, forged=True), SIGNED_POST, **header)
+    settle()
+    floor["stored"] = StripeEvent.objects.count() - valid["stored"]
     return valid, floor
 
 
