@@ -9,9 +9,6 @@ Runs in-process against a separate database (BENCH_DATABASE_URL, default mifumo_
 tenant it creates afresh. Usage: `make bench` (or .venv/bin/python bench/audience.py [rows]).
 """
 
-import csv
-import io
-import json
 import os
 import random
 import statistics
@@ -35,8 +32,10 @@ django.setup()
 
 from django.core.files.base import ContentFile  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.db import connection  # noqa: E402
 from django_tenants.utils import schema_context, tenant_context  # noqa: E402
+from import_floor import copy_upsert_floor  # noqa: E402
+from load import checkpoint  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
@@ -92,49 +91,6 @@ def job_import(tenant: Tenant, raw: bytes) -> float:
     return elapsed
 
 
-def raw_copy_upsert(tenant: Tenant, raw: bytes) -> float:
-    """The floor: COPY rows already in final form, then one upsert into a like-for-like table.
-    The ids ascend like the job's (UUIDv7: a millisecond, then a counter)."""
-    with tenant_context(tenant), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS bench_contact")
-        cursor.execute("CREATE TABLE bench_contact (LIKE messaging_contact INCLUDING ALL)")
-        prepared = io.StringIO()
-        writer = csv.writer(prepared)
-        rng = random.Random(5)
-        id_head = f"{time.time_ns() // 1_000_000:012x}7{rng.getrandbits(12):03x}8"
-        for n, (name, phone, tags, city) in enumerate(csv.reader(io.StringIO(raw.decode()))):
-            if name != "name":
-                contact_id = f"{id_head}{n:08x}{rng.getrandbits(28):07x}"
-                tag_array = "{" + tags.replace(";", ",") + "}"
-                attributes = json.dumps({"city": city})
-                writer.writerow((contact_id, name, f"+255{phone[-9:]}", tag_array, attributes))
-        prepared.seek(0)
-        checkpoint()
-        started = time.perf_counter()
-        cursor.execute(
-            "CREATE TEMP TABLE raw_rows (id uuid, name text, phone text, tags varchar(64)[], "
-            "attributes jsonb) ON COMMIT DROP"
-        )
-        cursor.copy_expert("COPY raw_rows FROM STDIN WITH (FORMAT csv)", prepared)
-        cursor.execute(
-            """INSERT INTO bench_contact (id, name, phone_e164, email, attributes, tags, is_active,
-                   is_opted_in, opt_out_reason, created_at, updated_at)
-               SELECT id, name, phone, '', attributes, tags, true, false, '', now(), now()
-               FROM raw_rows
-               ON CONFLICT (phone_e164) DO UPDATE SET name = EXCLUDED.name,
-                   tags = EXCLUDED.tags, attributes = EXCLUDED.attributes"""
-        )
-        elapsed = time.perf_counter() - started
-        cursor.execute("DROP TABLE bench_contact")
-    return elapsed
-
-
-def checkpoint() -> None:
-    """Write back what came before, so it is not written back on the clock of the next part."""
-    with connection.cursor() as cursor:
-        cursor.execute("CHECKPOINT")
-
-
 def list_search_p95(tenant: Tenant) -> tuple[float, float]:
     with schema_context("public"):
         owner = tenant.memberships.get().user
@@ -179,7 +135,7 @@ def main():
     raw = make_csv(ROWS)
     tenant = fresh_tenant()
     print(f"file: {len(raw) / 1e6:.1f} MB", flush=True)
-    floor = raw_copy_upsert(tenant, raw)
+    floor = copy_upsert_floor(tenant, raw)
     took = job_import(tenant, raw)
     with tenant_context(tenant):
         connection.cursor().execute("ANALYZE messaging_contact")

@@ -14,9 +14,6 @@ POLL_SECONDS); the stages come from the job's timestamps and the worker's own lo
 Usage: `make bench`, or .venv/bin/python bench/import_http.py [rows].
 """
 
-import csv
-import io
-import json
 import os
 import random
 import re
@@ -60,8 +57,9 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
 from django_tenants.utils import schema_context, tenant_context  # noqa: E402
+from import_floor import copy_upsert_floor  # noqa: E402
+from load import checkpoint  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from accounts.models import User  # noqa: E402
@@ -107,51 +105,6 @@ def fresh_tenant() -> tuple[Tenant, User]:
         )
         tenant = tenant_create(owner=owner, name="Bench Imports", subdomain=SUBDOMAIN)
     return tenant, owner
-
-
-def checkpoint() -> None:
-    """Write back what came before, so it is not written back on the clock of the next part."""
-    with connection.cursor() as cursor:
-        cursor.execute("CHECKPOINT")
-
-
-def floor(tenant: Tenant, raw: bytes) -> float:
-    """COPY the rows in their final form (E.164, tag arrays, attributes, ascending ids like the
-    job's), then one INSERT ... ON CONFLICT into a scratch table like the contacts (its unique
-    phone and every index); only the database's part is timed."""
-    with tenant_context(tenant), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS bench_contact")
-        cursor.execute("CREATE TABLE bench_contact (LIKE messaging_contact INCLUDING ALL)")
-        prepared = io.StringIO()
-        writer = csv.writer(prepared)
-        rng = random.Random(5)
-        id_head = f"{time.time_ns() // 1_000_000:012x}7{rng.getrandbits(12):03x}8"
-        rows = csv.reader(io.StringIO(raw.decode()))
-        next(rows)
-        for n, (name, phone, tags, city) in enumerate(rows):
-            contact_id = f"{id_head}{n:08x}{rng.getrandbits(28):07x}"
-            tag_array = "{" + tags.replace(";", ",") + "}"
-            attributes = json.dumps({"city": city})
-            writer.writerow((contact_id, name, f"+255{phone[-9:]}", tag_array, attributes))
-        prepared.seek(0)
-        checkpoint()
-        started = time.perf_counter()
-        cursor.execute(
-            "CREATE TEMP TABLE raw_rows (id uuid, name text, phone text, tags varchar(64)[], "
-            "attributes jsonb) ON COMMIT DROP"
-        )
-        cursor.copy_expert("COPY raw_rows FROM STDIN WITH (FORMAT csv)", prepared)
-        cursor.execute(
-            """INSERT INTO bench_contact (id, name, phone_e164, email, attributes, tags, is_active,
-                   is_opted_in, opt_out_reason, created_at, updated_at)
-               SELECT id, name, phone, '', attributes, tags, true, false, '', now(), now()
-               FROM raw_rows
-               ON CONFLICT (phone_e164) DO UPDATE SET name = EXCLUDED.name,
-                   tags = EXCLUDED.tags, attributes = EXCLUDED.attributes"""
-        )
-        elapsed = time.perf_counter() - started
-        cursor.execute("DROP TABLE bench_contact")
-    return elapsed
 
 
 def stack_start(log) -> subprocess.Popen:
@@ -245,7 +198,7 @@ def main():
     raw = make_csv(ROWS)
     tenant, owner = fresh_tenant()
     print(f"file: {len(raw) / 1e6:.1f} MB; load average before: {os.getloadavg()[0]:.2f}")
-    floor_seconds = floor(tenant, raw)
+    floor_seconds = copy_upsert_floor(tenant, raw)
     log_path = SCRATCH / "stack.log"
     with log_path.open("wb") as log:
         stack = stack_start(log)

@@ -31,11 +31,9 @@ reshape a run.
 
 import argparse
 import os
-import re
 import secrets
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -74,6 +72,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django_tenants.utils import tenant_context  # noqa: E402
+from load import settle, wrk_lines  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 from webserver import gunicorn_start  # noqa: E402
 
@@ -106,7 +105,14 @@ TEXTS = [
     "Ndiyo, nitakuja kesho saa nne asubuhi",
 ]
 # Each message carries its own X-Twilio-Signature: lines of "<signature>\t<form body>".
-SIGNED_POST = ROOT / "bench/wrk/signed_post.lua"
+SIGNED_WRK = [*WRK, "-s", str(ROOT / "bench/wrk/signed_post.lua")]
+SIGNED_FORM = {
+    "SIGNATURE_HEADER": "X-Twilio-Signature",
+    "CONTENT_TYPE": "application/x-www-form-urlencoded",
+}
+URL = f"{BASE}{ROUTE}"
+# The queues a part starts with empty.
+QUEUES = "default,webhooks,sends"
 
 
 def fresh_tenant(key: str) -> Tenant:
@@ -167,41 +173,6 @@ def signed_lines(*, forged: bool = False) -> list[str]:
     return lines
 
 
-def wrk(lines: list[str]) -> dict:
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as body_file:
-        body_file.write("\n".join(lines) + "\n")
-    env = {
-        **os.environ,
-        "BODY_FILE": body_file.name,
-        "WRK_THREADS": "1",
-        "SIGNATURE_HEADER": "X-Twilio-Signature",
-        "CONTENT_TYPE": "application/x-www-form-urlencoded",
-    }
-    out = subprocess.run(
-        [*WRK, "-s", str(SIGNED_POST), f"{BASE}{ROUTE}"],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-    ).stdout
-    os.unlink(body_file.name)
-    figures = dict(re.findall(r"^(\w+) ([\d.]+)$", out, re.M))
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    return {"rps": rps, **{key: float(value) for key, value in figures.items()}}
-
-
-def settle() -> None:
-    """Start from a clean slate: no queued tasks, and earlier writes checkpointed."""
-    subprocess.run(
-        [str(BIN / "celery"), "-A", "mifumo", "purge", "-f", "-Q", "default,webhooks,sends"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("CHECKPOINT")
-
-
 class VisibilityPoller(threading.Thread):
     """Sees rows become applied, every POLL_SECONDS: the lag of each from its store to the
     first poll that saw it applied. A run sets processed_at before it commits, so each poll
@@ -238,7 +209,7 @@ def accepted_part() -> dict:
     InboundMessage.objects.all().delete()
     lines = signed_lines()
     connection.close()
-    settle()
+    settle(QUEUES)
     appliers = None
     if APPLIERS:
         appliers = subprocess.Popen(
@@ -255,7 +226,7 @@ def accepted_part() -> dict:
     drained = None
     try:
         poller.start()
-        load = wrk(lines)
+        load = wrk_lines(SIGNED_WRK, URL, lines, **SIGNED_FORM)
         posted = time.perf_counter()
         pending = InboundMessage.objects.filter(state=InboundMessage.State.PENDING)
         while appliers and pending.exists() and time.perf_counter() - posted < 120:
@@ -282,8 +253,8 @@ def floor_part() -> dict:
     before = InboundMessage.objects.count()
     lines = signed_lines(forged=True)
     connection.close()
-    settle()
-    floor = wrk(lines)
+    settle(QUEUES)
+    floor = wrk_lines(SIGNED_WRK, URL, lines, **SIGNED_FORM)
     floor["stored"] = InboundMessage.objects.count() - before
     return floor
 
@@ -321,7 +292,7 @@ def main() -> None:
     finally:
         web.terminate()
         web.wait()
-        settle()
+        settle(QUEUES)
     report(accepted, floor)
 
 

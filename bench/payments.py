@@ -22,11 +22,9 @@ and BENCH_DURATION narrow or reshape a run.
 import argparse
 import json
 import os
-import re
 import secrets
 import subprocess
 import sys
-import tempfile
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -55,6 +53,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from load import settle, wrk_lines  # noqa: E402
 from webserver import gunicorn_start  # noqa: E402
 
 from accounts.models import User  # noqa: E402
@@ -70,7 +69,8 @@ ORDERS = int(os.environ.get("BENCH_ORDERS", "100000"))
 CARD_ORDERS = int(os.environ.get("BENCH_CARD_ORDERS", "50000"))
 PARTS = set(os.environ.get("BENCH_PARTS", "zenopay,stripe").split(","))
 SUBDOMAIN = "bench-payments"
-BIN = ROOT / ".venv/bin"
+# The queues a part starts with empty.
+QUEUES = "default"
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "4"))
 WEB_THREADS = int(os.environ.get("BENCH_WEB_THREADS", "1"))
 DURATION = os.environ.get("BENCH_DURATION", "10s")
@@ -78,7 +78,7 @@ WRK = ["wrk", "-t1", "-c16", f"-d{DURATION}"]
 ZENOPAY_ROUTE = "/webhooks/zenopay/"
 STRIPE_ROUTE = "/webhooks/stripe/"
 # Each Stripe event carries its own signature, which post_json.lua's one fixed header cannot.
-SIGNED_POST = ROOT / "bench/wrk/signed_post.lua"
+SIGNED_WRK = [*WRK, "-s", str(ROOT / "bench/wrk/signed_post.lua")]
 
 
 def fresh_tenant() -> Tenant:
@@ -197,47 +197,17 @@ def signed_lines(bodies: list[str], *, forged: bool = False) -> list[str]:
     return [f"{sign(body, STRIPE_WEBHOOK_SECRET)}\t{body}" for body in bodies]
 
 
-def wrk(route: str, lines: list[str], script: Path | str, **env_extra: str) -> dict:
-    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as body_file:
-        body_file.write("\n".join(lines) + "\n")
-    env = {**os.environ, "BODY_FILE": body_file.name, "WRK_THREADS": "1", **env_extra}
-    out = subprocess.run(
-        [*WRK, "-s", str(script), f"{BASE}{route}"],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-    ).stdout
-    os.unlink(body_file.name)
-    figures = dict(re.findall(r"^(\w+) ([\d.]+)$", out, re.M))
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    return {"rps": rps, **{key: float(value) for key, value in figures.items()}}
-
-
-def settle() -> None:
-    """Start a part from a clean slate: no queued tasks, and the previous part's writes
-    checkpointed, so they are not flushed on the next part's clock."""
-    subprocess.run(
-        [str(BIN / "celery"), "-A", "mifumo", "purge", "-f", "-Q", "default"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("CHECKPOINT")
-
-
 def zenopay_part(tenant: Tenant) -> tuple[dict, dict]:
     PaymentCallback.objects.filter(provider=PaymentTransaction.Provider.ZENOPAY).delete()
     bodies = callback_bodies(pending_orders(tenant))
     connection.close()
-    script = ROOT / "bench/wrk/post_json.lua"
-    settle()
-    valid = wrk(ZENOPAY_ROUTE, bodies, script, HEADER=f"x-api-key: {API_KEY}")
+    script = [*WRK, "-s", str(ROOT / "bench/wrk/post_json.lua")]
+    settle(QUEUES)
+    valid = wrk_lines(script, f"{BASE}{ZENOPAY_ROUTE}", bodies, HEADER=f"x-api-key: {API_KEY}")
     stored = PaymentCallback.objects.filter(provider=PaymentTransaction.Provider.ZENOPAY)
     valid["stored"] = stored.count()
-    settle()
-    floor = wrk(ZENOPAY_ROUTE, bodies, script, HEADER="x-api-key: not-the-key")
+    settle(QUEUES)
+    floor = wrk_lines(script, f"{BASE}{ZENOPAY_ROUTE}", bodies, HEADER="x-api-key: not-the-key")
     return valid, floor
 
 
@@ -246,12 +216,13 @@ def stripe_part(tenant: Tenant) -> tuple[dict, dict]:
     bodies = stripe_events(pending_card_orders(tenant))
     connection.close()
     header = {"SIGNATURE_HEADER": "Stripe-Signature"}
-    settle()
-    valid = wrk(STRIPE_ROUTE, signed_lines(bodies), SIGNED_POST, **header)
-    settle()  # and the requests still in flight when wrk stopped are answered
+    settle(QUEUES)
+    valid = wrk_lines(SIGNED_WRK, f"{BASE}{STRIPE_ROUTE}", signed_lines(bodies), **header)
+    settle(QUEUES)  # and the requests still in flight when wrk stopped are answered
     valid["stored"] = StripeEvent.objects.count()
-    floor = wrk(STRIPE_ROUTE, signed_lines(bodies, forged=True), SIGNED_POST, **header)
-    settle()
+    forged = signed_lines(bodies, forged=True)
+    floor = wrk_lines(SIGNED_WRK, f"{BASE}{STRIPE_ROUTE}", forged, **header)
+    settle(QUEUES)
     floor["stored"] = StripeEvent.objects.count() - valid["stored"]
     return valid, floor
 
@@ -280,7 +251,7 @@ def main():
     finally:
         web.terminate()
         web.wait()
-        settle()
+        settle(QUEUES)
     if "zenopay" in results:
         report_zenopay(*results["zenopay"])
     if "stripe" in results:

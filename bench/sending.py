@@ -14,10 +14,8 @@ BENCH_RECIPIENTS and BENCH_WEB_WORKERS / BENCH_WEB_THREADS narrow or reshape a r
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -46,6 +44,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django_tenants.utils import tenant_context  # noqa: E402
+from load import settle, wrk_lines  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 from webserver import gunicorn_start  # noqa: E402
 
@@ -63,6 +62,8 @@ RECIPIENTS = int(os.environ.get("BENCH_RECIPIENTS", "100000"))
 PARTS = set(os.environ.get("BENCH_PARTS", "api,fanout,dlr").split(","))
 SUBDOMAIN = "bench-sending"
 BIN = ROOT / ".venv/bin"
+# The queues a part starts with empty.
+QUEUES = "sends,default"
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "4"))
 WEB_THREADS = int(os.environ.get("BENCH_WEB_THREADS", "1"))
 WRK = ["wrk", "-t1", "-c16", "-d15s", "-s", str(ROOT / "bench/wrk/post_json.lua")]
@@ -99,36 +100,6 @@ def stop(*processes: subprocess.Popen) -> None:
         process.wait()
 
 
-def wrk(path: str, bodies: list[str], auth: str = "") -> dict:
-    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as body_file:
-        body_file.write("\n".join(bodies) + "\n")
-    env = {**os.environ, "BODY_FILE": body_file.name, "AUTH": auth, "WRK_THREADS": "1"}
-    out = subprocess.run(
-        [*WRK, f"{BASE}{path}"], check=True, capture_output=True, text=True, env=env
-    ).stdout
-    os.unlink(body_file.name)
-    figures = dict(re.findall(r"^(\w+) ([\d.]+)$", out, re.M))
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    return {"rps": rps, **{key: float(value) for key, value in figures.items()}}
-
-
-def settle() -> None:
-    """Start a part from a clean slate: no queued tasks, and the previous part's writes
-    checkpointed, so they are not flushed on the next part's clock."""
-    purge_sends()
-    with connection.cursor() as cursor:
-        cursor.execute("CHECKPOINT")
-
-
-def purge_sends() -> None:
-    subprocess.run(
-        [str(BIN / "celery"), "-A", "mifumo", "purge", "-f", "-Q", "sends,default"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
-
-
 def api_sends(owner) -> dict:
     """One-recipient sends through the API. No send worker runs: the figure is what the web
     tier accepts (messages created, credits reserved, batch task enqueued)."""
@@ -137,7 +108,7 @@ def api_sends(owner) -> dict:
         json.dumps({"message": "Habari, bench", "recipient": f"+2557150{n:05d}"})
         for n in range(1000)
     ]
-    return wrk("/api/messaging/sms/send/", bodies, auth)
+    return wrk_lines(WRK, f"{BASE}/api/messaging/sms/send/", bodies, AUTH=auth)
 
 
 def wait_until(condition, timeout: float, poll: float = 0.02) -> float:
@@ -183,9 +154,9 @@ def delivery_reports(tenant, beem: FakeBeem) -> dict:
         )
         for sms in beem.accepted[-RECIPIENTS:]
     ]
-    floor = wrk("/webhooks/beem/dlr/not-the-token/", bodies)
-    settle()
-    load = wrk(f"/webhooks/beem/dlr/{DLR_TOKEN}/", bodies)
+    floor = wrk_lines(WRK, f"{BASE}/webhooks/beem/dlr/not-the-token/", bodies)
+    settle(QUEUES)
+    load = wrk_lines(WRK, f"{BASE}/webhooks/beem/dlr/{DLR_TOKEN}/", bodies)
     posted = time.perf_counter()
     pending = StatusEvent.objects.filter(state=StatusEvent.State.PENDING)
     applied_at = wait_until(lambda: not pending.exists(), timeout=120, poll=0.1)
@@ -221,17 +192,17 @@ def main():
         )
         try:
             if "api" in PARTS:
-                settle()
+                settle(QUEUES)
                 report_api(api_sends(owner))
             if "fanout" in PARTS:
-                settle()
+                settle(QUEUES)
                 senders = start_worker(env, "sends", 2)
                 try:
                     report_fan_out(fan_out(tenant, beem))
                 finally:
                     stop(senders)
             if "dlr" in PARTS:
-                settle()
+                settle(QUEUES)
                 appliers = start_worker(env, "default", 1)
                 try:
                     report_delivery_reports(delivery_reports(tenant, beem))
