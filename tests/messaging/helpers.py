@@ -5,9 +5,10 @@ import io
 import itertools
 import uuid
 
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from messaging.models import Contact, Segment, Template
+from messaging.models import Contact, Message, Segment, Template
 
 CONTACTS = "/api/messaging/contacts/"
 IMPORT = f"{CONTACTS}bulk-import/"
@@ -40,6 +41,27 @@ def import_url(import_id) -> str:
 
 def unknown_id() -> str:
     return str(uuid.uuid4())
+
+
+def queued_messages(tenant, count: int) -> list[str]:
+    """The ids of `count` messages queued in `tenant`'s schema, as a send leaves them for the
+    outbox (one segment, one credit each)."""
+    with tenant_context(tenant):
+        now = timezone.now()
+        messages = Message.objects.bulk_create(
+            Message(
+                status=Message.Status.QUEUED,
+                recipient=new_phone(),
+                sender="Taarifa-SMS",
+                text="Hi",
+                encoding="GSM-7",
+                segments=1,
+                credits=1,
+                queued_at=now,
+            )
+            for _ in range(count)
+        )
+    return [str(m.pk) for m in messages]
 
 
 def make_contact(tenant, **fields) -> Contact:

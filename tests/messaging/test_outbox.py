@@ -26,7 +26,7 @@ from tests.fakes.server import CallbackSink
 from tests.fakes.twilio import ACCOUNT_SID as TWILIO_SID
 from tests.fakes.twilio import AUTH_TOKEN as TWILIO_TOKEN
 from tests.fakes.twilio import FakeTwilio
-from tests.messaging.helpers import make_contact, new_phone
+from tests.messaging.helpers import make_contact, new_phone, queued_messages
 from tests.sms.helpers import SEND, balance_of, fund
 from webhooks.services import status_events_process
 
@@ -125,25 +125,6 @@ def test_a_permanent_error_fails_at_once_and_refunds(api, a, on_commit, beem):
     (message,) = messages_of(a.tenant)
     assert (message.status, message.attempts, message.error_code) == ("failed", 1, "BEEM_106")
     assert balance_of(a.tenant) == 10
-
-
-def queued_messages(tenant, count: int) -> list[str]:
-    with tenant_context(tenant):
-        now = timezone.now()
-        messages = Message.objects.bulk_create(
-            Message(
-                status="queued",
-                recipient=new_phone(),
-                sender="Taarifa-SMS",
-                text="Hi",
-                encoding="GSM-7",
-                segments=1,
-                credits=1,
-                queued_at=now,
-            )
-            for _ in range(count)
-        )
-    return [str(m.pk) for m in messages]
 
 
 def test_a_batch_claimed_twice_is_sent_once(a, beem):

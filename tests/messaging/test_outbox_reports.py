@@ -12,27 +12,9 @@ from messaging import outbox
 from messaging.models import Message
 from mifumo import events
 from mifumo.celery import app as celery_app
-from tests.messaging.helpers import new_phone
+from tests.messaging.helpers import queued_messages
 
 REPORTS_TASK = "messaging.tasks.status_reports_apply"
-
-
-def queued_messages(tenant, count: int) -> list[str]:
-    with tenant_context(tenant):
-        messages = Message.objects.bulk_create(
-            Message(
-                status=Message.Status.QUEUED,
-                recipient=new_phone(),
-                sender="Taarifa-SMS",
-                text="Hi",
-                encoding="GSM-7",
-                segments=1,
-                credits=1,
-                queued_at=timezone.now(),
-            )
-            for _ in range(count)
-        )
-    return [str(m.pk) for m in messages]
 
 
 def test_the_sandbox_reports_are_applied_after_the_send_is_recorded(a, on_commit, settings):

@@ -9,7 +9,6 @@ import uuid
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from messaging import outbox
@@ -21,7 +20,7 @@ from tests.envelope import assert_error, ok_data
 from tests.fakes.beem import BALANCE_PATH, SEND_PATH, FakeBeem
 from tests.fakes.server import CallbackSink, FakeRequest
 from tests.fakes.twilio import FakeTwilio
-from tests.messaging.helpers import new_phone
+from tests.messaging.helpers import new_phone, queued_messages
 from tests.sms.helpers import SEND, TEST_CONNECTION, balance_of, fund
 from webhooks.services import status_events_process
 
@@ -102,27 +101,6 @@ def send(api, world, on_commit, count: int = 1) -> dict:
 def messages_of(tenant) -> list[Message]:
     with tenant_context(tenant):
         return list(Message.objects.order_by("created_at", "id"))
-
-
-def queued_messages(tenant, count: int) -> list[str]:
-    """Queued messages whose credits were taken, as a send leaves them for the outbox."""
-    fund(tenant, count)
-    with tenant_context(tenant):
-        now = timezone.now()
-        messages = Message.objects.bulk_create(
-            Message(
-                status="queued",
-                recipient=new_phone(),
-                sender="Taarifa-SMS",
-                text="Hi",
-                encoding="GSM-7",
-                segments=1,
-                credits=1,
-                queued_at=now,
-            )
-            for _ in range(count)
-        )
-    return [str(m.pk) for m in messages]
 
 
 def has_secret(content: bytes) -> bool:
