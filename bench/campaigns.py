@@ -52,6 +52,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from environment import bench_environment  # noqa: E402
+from names import FAMILY_NAMES, FIRST_NAMES, MOST_NAMES  # noqa: E402
 
 os.environ.update(
     bench_environment(),
@@ -87,28 +88,6 @@ from tests.fakes.server import Answer, FakeRequest  # noqa: E402
 WORKERS = os.environ["SMS_SEND_CONCURRENCY"]
 SUBDOMAIN = "bench-campaigns"
 CITIES = ["Dar", "Arusha", "Mwanza", "Dodoma", "Mbeya", "Moshi", "Tanga", "Zanzibar"]
-# A contact's name is FIRST[n % F] FIRST[n / F % F] FAMILY[n / F^2 % L]: distinct for n < F^2 L.
-FIRST_NAMES = """
-Amina Juma Neema Baraka Rehema Hassan Zawadi Emmanuel Halima Joseph Mwanaisha Daudi Upendo Said
-Grace Musa Saida John Fatuma Peter Asha Ibrahim Esther Salim Mariam Elia Zuhura Athumani Happiness
-Yusuph Tatu Godfrey Faraja Ramadhani Agnes Omari Subira Frank Mwajuma Shabani Winfrida Rashidi
-Imani Paulo Khadija Bakari Lucy Hamisi Pendo Selemani Anna Abdallah Furaha Charles Zainabu Issa
-Witness Ally Rukia Gabriel Saumu Kassim Jesca Hussein Nasra Stephano Eliza Mussa Rose Jumanne
-Mwanahawa Erasto Veronica Idd Sophia Nassoro Joyce Mohamed Glory Hemedi Catherine Abeid Janeth
-Mbaraka Martha Seif Editha Kheri Prisca Mfaume Devota Hamza Restituta Salehe Consolata Nuru
-Beatrice Shukuru Modesta Mashaka Scholastica Tumaini
-""".split()  # noqa: SIM905 (names read better as text than as 100 quoted strings)
-FAMILY_NAMES = """
-Mushi Massawe Mollel Kimaro Lyimo Swai Temba Mrema Urassa Shirima Minja Mbwambo Mfinanga Kweka
-Lema Mtei Macha Njau Tarimo Laizer Sanga Mwakyusa Mwakalinga Mwaipopo Kyando Mbilinyi Ngowi
-Kavishe Chuwa Mallya Kisanga Komba Haule Ndunguru Nchimbi Mapunda Kapinga Ngonyani Luoga Chande
-Mbaga Kessy Lukumay Nnko Munuo Assenga Shayo Mmbaga Kileo Marandu Materu Moshi Mariki Lasway
-Sarakikya Kiwelu Mushumbusi Rwegoshora Kamugisha Byabato Rweyemamu Katabaro Kahwa Nshala Mutayoba
-Masanja Maganga Makoye Shija Kulwa Nkwabi Mabula Ngassa Lubeleje Malima Nyanda Mgeta Chacha Marwa
-Mwita Wambura Nyamhanga Magesa Kisusi Msuya Mnzava Mziray Shekilango Kombo Mzee Hamad Vuai Makame
-Juma Ameir Chum Mlay Ulomi Kijazi Mwasomola
-""".split()  # noqa: SIM905
-MOST_CONTACTS = len(FIRST_NAMES) ** 2 * len(FAMILY_NAMES)
 PERSONALISED = "Habari {{name}}, ofa ya wiki {{city}}: punguzo la 20%!"
 PLAIN = "Ofa ya wiki: punguzo la 20% kwa bidhaa zote!"
 BIN = ROOT / ".venv/bin"
@@ -368,8 +347,8 @@ def options() -> argparse.Namespace:
         help="measure each campaign's floor after it (default)",
     )
     chosen = parser.parse_args()
-    if not 0 < chosen.contacts <= MOST_CONTACTS:
-        parser.error(f"--contacts is 1 to {MOST_CONTACTS:,} (distinct names)")
+    if not 0 < chosen.contacts <= MOST_NAMES:
+        parser.error(f"--contacts is 1 to {MOST_NAMES:,} (distinct names)")
     if chosen.scheduled is None:
         chosen.scheduled = chosen.contacts >= 1_000_000
     # A personalised million is a million requests, longer than `make bench` may take today.

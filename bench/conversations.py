@@ -58,6 +58,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from environment import bench_environment  # noqa: E402
+from names import FAMILY_NAMES, FIRST_NAMES, contact_name  # noqa: E402
 
 PORT = int(os.environ.get("BENCH_PORT", "8770"))
 BASE = f"http://127.0.0.1:{PORT}"
@@ -113,18 +114,6 @@ STATUS_SHARES = {
 DAY = 86_400
 LONGEST_TEXT = 160  # one GSM-7 segment each
 
-# A contact's name is FIRST[n % F] FIRST[n / F % F] FAMILY[n / F^2 % L]: distinct for n < F^2 L.
-FIRST_NAMES = """
-Amina Juma Neema Baraka Rehema Hassan Zawadi Emmanuel Halima Joseph Mwanaisha Daudi Upendo Said
-Grace Musa Saida John Fatuma Peter Asha Ibrahim Esther Salim Mariam Elia Zuhura Athumani Happiness
-Yusuph Tatu Godfrey Faraja Ramadhani Agnes Omari Subira Frank Mwajuma Shabani Winfrida Rashidi
-Imani Paulo Khadija Bakari Lucy Hamisi Pendo Selemani Anna Abdallah Furaha Charles Zainabu Issa
-""".split()  # noqa: SIM905 (names read better as text than as quoted strings)
-FAMILY_NAMES = """
-Mushi Massawe Mollel Kimaro Lyimo Swai Temba Mrema Urassa Shirima Minja Mbwambo Mfinanga Kweka
-Lema Mtei Macha Njau Tarimo Laizer Sanga Mwakyusa Mwakalinga Mwaipopo Kyando Mbilinyi Ngowi
-Kavishe Chuwa Mallya Kisanga Komba Haule Ndunguru Nchimbi Mapunda Kapinga Ngonyani Luoga Chande
-""".split()  # noqa: SIM905
 # The words of the texts, most frequent first (Zipf's law ranks them in this order); the
 # vocabulary goes on with words built from Swahili syllables.
 COMMON_WORDS = """
@@ -181,14 +170,6 @@ done = function(summary, latency, requests)
     summary.errors.write + summary.errors.status + summary.errors.timeout))
 end
 """
-
-
-def contact_name(n: int) -> str:
-    first, family = len(FIRST_NAMES), len(FAMILY_NAMES)
-    return (
-        f"{FIRST_NAMES[n % first]} {FIRST_NAMES[n // first % first]} "
-        f"{FAMILY_NAMES[n // first**2 % family]}"
-    )
 
 
 def contact_phone(n: int) -> str:
