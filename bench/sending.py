@@ -1,6 +1,7 @@
 """Sending benchmarks (issue 4), against the fake Beem server:
 
-1. one-recipient sends through the API (gunicorn, load from wrk);
+1. one-recipient sends through the API (gunicorn, load from wrk) while 2 send workers hand
+   them to the fake Beem server, and how soon after its acceptance each was handed over;
 2. 100,000 recipients of one text handed to the fake Beem server by real send workers;
 3. Beem delivery reports posted to the callback route (wrk), and how long until all applied,
    beside the floor of the same run: the same bodies to the route with a wrong token, which it
@@ -100,15 +101,43 @@ def stop(*processes: subprocess.Popen) -> None:
         process.wait()
 
 
-def api_sends(owner) -> dict:
-    """One-recipient sends through the API. No send worker runs: the figure is what the web
-    tier accepts (messages created, credits reserved, batch task enqueued)."""
+def api_sends(tenant, owner, beem: FakeBeem, env: dict) -> dict:
+    """One-recipient sends through the API while 2 send workers drain them, as `make run`'s
+    worker does; then how long each waited from its acceptance (the message row's created_at)
+    to its hand-over (handed_at), and the health route's rate in the same run for scale."""
     auth = f"Bearer {AccessToken.for_user(owner)}"
     bodies = [
-        json.dumps({"message": "Habari, bench", "recipient": f"+2557150{n:05d}"})
+        json.dumps({"message": f"Your code is {n:06d}", "recipient": f"+2557150{n:05d}"})
         for n in range(1000)
     ]
-    return wrk_lines(WRK, f"{BASE}/api/messaging/sms/send/", bodies, AUTH=auth)
+    health = wrk_lines(["wrk", "-t1", "-c16", "-d5s"], f"{BASE}/api/health/", [])
+    already = beem.accepted_count
+    senders = start_worker(env, "sends", 2)
+    try:
+        sends = wrk_lines(WRK, f"{BASE}/api/messaging/sms/send/", bodies, AUTH=auth)
+        time.sleep(1)  # the requests wrk left in flight are answered
+        with tenant_context(tenant):
+            made = Message.objects.count()
+        wait_until(lambda: beem.accepted_count - already >= made, timeout=120)
+    finally:
+        stop(senders)
+    with tenant_context(tenant), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY lag), "
+            "max(lag) FROM (SELECT extract(epoch FROM handed_at - created_at) AS lag "
+            "FROM messaging_message) AS m"
+        )
+        handed, (lag_p50, lag_p95), lag_max = cursor.fetchone()
+    return {
+        **sends,
+        "made": made,
+        "handed": handed,
+        "accepted_by_beem": beem.accepted_count - already,
+        "lag_p50_s": lag_p50,
+        "lag_p95_s": lag_p95,
+        "lag_max_s": lag_max,
+        "health_rps": health["rps"],
+    }
 
 
 def wait_until(condition, timeout: float, poll: float = 0.02) -> float:
@@ -193,7 +222,7 @@ def main():
         try:
             if "api" in PARTS:
                 settle(QUEUES)
-                report_api(api_sends(owner))
+                report_api(api_sends(tenant, owner, beem, env))
             if "fanout" in PARTS:
                 settle(QUEUES)
                 senders = start_worker(env, "sends", 2)
@@ -215,12 +244,18 @@ def main():
 def report_api(sends: dict) -> None:
     print(
         f"one-recipient sends, POST /api/messaging/sms/send/ "
-        f"(gunicorn {WEB_WORKERS} workers x {WEB_THREADS} threads):"
+        f"(gunicorn {WEB_WORKERS} workers x {WEB_THREADS} threads; 2 send workers at work):"
     )
     print(
         f"  {sends['rps']:.0f} req/s, p50 {sends['p50_ms']:.1f} ms, p95 {sends['p95_ms']:.1f} ms"
         f", errors {sends['errors']:.0f}   (target >= 300 req/s, p95 < 100 ms)"
     )
+    print(
+        f"  {sends['made']} made, {sends['accepted_by_beem']} accepted by Beem; handed over "
+        f"after acceptance: p50 {sends['lag_p50_s']:.2f} s, p95 {sends['lag_p95_s']:.2f} s, "
+        f"max {sends['lag_max_s']:.2f} s   (target: every one within 5 s)"
+    )
+    print(f"  for scale, GET /api/health/ in the same run: {sends['health_rps']:.0f} req/s")
 
 
 def report_fan_out(fan: dict) -> None:

@@ -29,13 +29,19 @@ reports); they are applied by messaging.status_reports when due.
 
 Which account a batch goes through is `provider_for`'s choice: the tenant's own default
 channel of its provider when it has one, else the platform's (the settings).
+
+Small sends are drained together: a send due now of at most a batch of messages (one code, one
+receipt) gets no task of its own. Its ids join the tenant's ready list in Redis, and one drain
+task, started at most once per DRAIN_DELAY_SECONDS per tenant however many sends arrive, sends
+the list in shared batches (`outbox_enqueue_ready`, `outbox_ready_batches`). Should Redis lose
+the list, the messages are still queued in the table, and the sweep queues them again.
 """
 
 import logging
 import threading
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -51,11 +57,13 @@ from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.dispatch import receiver
 from django.utils import timezone
+from django_redis import get_redis_connection
 
 from billing.services import credit_refund
 from messaging.models import Campaign, Message, SendRequest
 from mifumo import events
 from mifumo.errors import ErrorCode
+from mifumo.principals import shared_key
 from mifumo.tenancy import current_schema_name, task_headers
 from sms.channels import channel_provider
 from sms.credentials import CredentialsUnreadable
@@ -215,6 +223,53 @@ def outbox_enqueue_send(send_request_id: str | UUID, *, mark_contacted: bool = F
             headers=task_headers(current_schema_name()),
         )
     )
+
+
+# How long after the first small send of a burst the tenant's drain starts: the sends of the
+# next moment join it.
+DRAIN_DELAY_SECONDS = 0.05
+# The drain's Redis key ends this long before the drain is due, so no send joins the list under
+# a key whose drain has already emptied it (the web and worker hosts' clocks may differ).
+DRAIN_KICK_MARGIN_SECONDS = 0.02
+
+
+def _ready_keys(schema_name: str) -> tuple[str, str]:
+    """The tenant's ready list and the key that says its drain is due."""
+    return shared_key("outbox", "ready", schema_name), shared_key("outbox", "drain", schema_name)
+
+
+def outbox_enqueue_ready(message_ids: Sequence[str]) -> None:
+    """Once the current transaction commits, put a small send's queued messages on the
+    tenant's ready list and make sure a drain starts after them. Robust: the messages are
+    queued whatever happens to Redis, and the sweep finds them if it is down."""
+    push = partial(_ready_push, current_schema_name(), list(message_ids))
+    transaction.on_commit(push, robust=True)
+
+
+def _ready_push(schema_name: str, message_ids: list[str]) -> None:
+    """One round trip to Redis. A send that finds the drain key pushed its ids before the key
+    ends, so before the drain it stands for starts; one that does not, starts the next."""
+    from messaging.tasks import outbox_drain
+
+    ready, due = _ready_keys(schema_name)
+    life_ms = int((DRAIN_DELAY_SECONDS - DRAIN_KICK_MARGIN_SECONDS) * 1000)
+    with get_redis_connection("default").pipeline(transaction=False) as pipe:
+        pipe.rpush(ready, *message_ids)
+        pipe.set(due, 1, nx=True, px=life_ms)
+        started = pipe.execute()[1]
+    if started:
+        outbox_drain.apply_async(countdown=DRAIN_DELAY_SECONDS, headers=task_headers(schema_name))
+
+
+def outbox_ready_batches(schema_name: str) -> Iterator[list[str]]:
+    """Take the tenant's ready list a batch at a time (for outbox_batch_send). A batch short of
+    SMS_SEND_BATCH_SIZE empties it: what joins later has a drain of its own."""
+    ready = _ready_keys(schema_name)[0]
+    redis, size = get_redis_connection("default"), settings.SMS_SEND_BATCH_SIZE
+    while ids := redis.lpop(ready, size):
+        yield [message_id.decode() for message_id in ids]
+        if len(ids) < size:
+            return
 
 
 # A send this large changes what the planner should expect of the outbox: with statistics

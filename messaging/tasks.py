@@ -41,6 +41,17 @@ def outbox_send_release(*, send_request_id: str, mark_contacted: bool = False) -
     return released
 
 
+@shared_task(base=TenantOnlyTask)
+def outbox_drain() -> int:
+    """The tenant's small sends of the moment, sent together in shared batches
+    (outbox.outbox_enqueue_ready), their contacts then marked contacted."""
+    tenant, claimed = current_tenant(), 0
+    for message_ids in outbox.outbox_ready_batches(tenant.schema_name):
+        claimed += outbox.outbox_batch_send(tenant=tenant, message_ids=message_ids)
+        contacts_mark_contacted(message_ids=message_ids)
+    return claimed
+
+
 @cron_task(time_limit=60)
 def outbox_sweep_all() -> int:
     """Beat: sweep every tenant's outbox (scheduled releases, lost tasks, crashed workers).

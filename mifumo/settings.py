@@ -268,6 +268,7 @@ CELERY_TASK_ROUTES = {
     # sends never holds up the sweep that would find what it lost.
     "messaging.tasks.outbox_batch_send": {"queue": "sends"},
     "messaging.tasks.outbox_send_release": {"queue": "sends"},
+    "messaging.tasks.outbox_drain": {"queue": "sends"},
     "messaging.tasks.status_reports_*": {"queue": "sends"},
     "messaging.tasks.contact_import_*": {"queue": "imports"},
     "integration.tasks.*": {"queue": "webhooks"},

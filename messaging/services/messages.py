@@ -6,7 +6,7 @@ messaging.status_reports."""
 import io
 import json
 import uuid
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from billing.services import credit_reserve
 from messaging.models import Message, SendRequest, Template
-from messaging.outbox import outbox_enqueue_send
+from messaging.outbox import outbox_enqueue_ready, outbox_enqueue_send
 from messaging.services.templates import (
     CONTACT_VALUE_FIELDS,
     contact_values,
@@ -31,6 +31,9 @@ from mifumo.ids import uuid7_ids
 from sms.segments import SegmentInfo, segment_info
 
 Status = Message.Status
+# A send due now of at most this many messages gets no tasks of its own: the tenant's drain
+# sends it with the other small sends of the moment (messaging.outbox, "Small sends").
+DRAINED_MAX = 1000
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,9 @@ class _Written:
     credits: int = 0
     longest: SegmentInfo | None = None
     opted_out: list[str] = field(default_factory=list)  # numbers left out, in their order
+    # The ids of the first `ids_kept` messages: a send that small is drained by id.
+    ids_kept: int = 0
+    ids: list[str] = field(default_factory=list)
 
 
 def _csv_quoted(value: str) -> str:
@@ -182,6 +188,8 @@ def _message_lines(
         credits = info.segments if charge else 0
         written.count += 1
         written.credits += credits
+        if written.count <= written.ids_kept:
+            written.ids.append(pk)
         if written.longest is None or info.segments > written.longest.segments:
             written.longest = info
         conversation = conversations.get(phone, "") if conversations else ""
@@ -246,8 +254,9 @@ def _messages_write(
 ) -> _Written:
     """Render and insert a send's messages, one streamed COPY per chunk of recipients (the
     connection cannot read more recipients while a COPY is open), leaving out the `opted_out`
-    numbers (None: read per chunk); returns what was written and who was left out."""
-    written, ids, recipients = _Written(), uuid7_ids(), iter(recipients)
+    numbers (None: read per chunk); returns what was written and who was left out, and the ids
+    of a send small enough to be drained with others (outbox_enqueue_ready)."""
+    written, ids, recipients = _Written(ids_kept=DRAINED_MAX), uuid7_ids(), iter(recipients)
     with connection.cursor() as cursor:
         while chunk := list(islice(recipients, _CHUNK_SIZE)):
             left_out = _opted_out_numbers([r[1] for r in chunk]) if opted_out is None else opted_out
@@ -340,7 +349,10 @@ def send_create(
                 tenant_id=tenant.pk, credits=send.credits, reference=send.pk, created_by=created_by
             )
         # Scheduled messages are released by the outbox sweep when due.
-        outbox_enqueue_send(send.pk, mark_contacted=True)
+        if not scheduled and written.count <= DRAINED_MAX:
+            outbox_enqueue_ready(written.ids)
+        else:
+            outbox_enqueue_send(send.pk, mark_contacted=True)
     return send
 
 
@@ -353,17 +365,19 @@ def send_opted_out_details(*, send: SendRequest) -> dict | None:
     return {"opted_out_count": len(left_out), "opted_out_recipients": left_out[:100]}
 
 
-def contacts_mark_contacted(*, send_request_id) -> int:
-    """Set `last_contacted_at` of a send's contacts to when it was made; run after the send
-    commits (messaging.tasks.outbox_send_release), so a send to many contacts does not wait for
-    their index updates."""
+def contacts_mark_contacted(
+    *, send_request_id: str | None = None, message_ids: Sequence[str] = ()
+) -> int:
+    """Set `last_contacted_at` of a send's contacts (or of these messages' contacts) to when
+    the send was made; run after it commits (messaging.tasks.outbox_send_release and
+    outbox_drain), so a send to many contacts does not wait for their index updates."""
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE messaging_contact AS c SET last_contacted_at = s.created_at "
             "FROM messaging_sendrequest AS s JOIN messaging_message AS m "
             "ON m.send_request_id = s.id "
-            "WHERE s.id = %s AND c.id = m.contact_id "
+            "WHERE (m.send_request_id = %s OR m.id = ANY(%s::uuid[])) AND c.id = m.contact_id "
             "AND (c.last_contacted_at IS NULL OR c.last_contacted_at < s.created_at)",
-            [send_request_id],
+            [send_request_id, list(message_ids)],
         )
         return cursor.rowcount
