@@ -12,6 +12,7 @@ stand-in for it (schema_name "public") and `request.membership` is None.
 
 import functools
 import uuid
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -72,12 +73,39 @@ def _jwt_user(request):
     return user
 
 
+@dataclass(frozen=True, slots=True)
+class _Column:
+    """A model field as the lookup reads it: its attribute name and what the ORM would make
+    of its value (JSON decoded, and so on)."""
+
+    attname: str
+    expression: Any
+    converters: tuple[Any, ...]
+
+    def from_db(self, value):
+        for converter in self.converters:
+            value = converter(value, self.expression, connection)
+        return value
+
+
+def _column(field: Field[Any, Any]) -> _Column:
+    expression = field.get_col(field.model._meta.db_table)
+    converters = (
+        *connection.ops.get_db_converters(expression),
+        *field.get_db_converters(connection),
+    )
+    return _Column(field.attname, expression, converters)
+
+
 @functools.cache
-def _preferred_membership_sql() -> tuple[str, list[tuple[type[Model], list[Field[Any, Any]]]]]:
+def _preferred_membership_sql() -> tuple[str, list[tuple[type[Model], list[_Column]]]]:
     """Every request of a signed-in user runs this lookup, so it is SQL written once rather
-    than a queryset compiled each time (most of its cost was the compiling)."""
+    than a queryset compiled each time (most of its cost was the compiling); so are the
+    converters of its columns (finding them cost more than running them)."""
     models: list[tuple[type[Model], str]] = [(Membership, "m"), (User, "u"), (Tenant, "t")]
-    layout = [(model, list(model._meta.concrete_fields)) for model, _ in models]
+    layout = [
+        (model, [_column(field) for field in model._meta.concrete_fields]) for model, _ in models
+    ]
     columns = ", ".join(
         f'{alias}."{field.column}"'
         for model, alias in models
@@ -95,17 +123,6 @@ def _preferred_membership_sql() -> tuple[str, list[tuple[type[Model], list[Field
     return sql, layout
 
 
-def _from_db(field, value):
-    """What the ORM would make of a column's value (JSON decoded, and so on)."""
-    column = field.get_col(field.model._meta.db_table)
-    for converter in [
-        *connection.ops.get_db_converters(column),
-        *field.get_db_converters(connection),
-    ]:
-        value = converter(value, column, connection)
-    return value
-
-
 def _preferred_membership(user_id):
     """The user's active membership in their active tenant, else their first; user and tenant
     attached. None when they have none (or are inactive)."""
@@ -116,11 +133,11 @@ def _preferred_membership(user_id):
     if row is None:
         return None
     instances, start = [], 0
-    for model, fields in layout:
-        values = [_from_db(field, value) for field, value in zip(fields, row[start:], strict=False)]
-        names = [field.attname for field in fields]
+    for model, columns in layout:
+        values = [c.from_db(value) for c, value in zip(columns, row[start:], strict=False)]
+        names = [column.attname for column in columns]
         instances.append(model.from_db(connection.alias, names, values))
-        start += len(fields)
+        start += len(columns)
     membership, user, tenant = instances
     membership.user, membership.tenant = user, tenant
     return membership
