@@ -110,10 +110,11 @@ def api_sends(tenant, owner, beem: FakeBeem, env: dict) -> dict:
         json.dumps({"message": f"Your code is {n:06d}", "recipient": f"+2557150{n:05d}"})
         for n in range(1000)
     ]
-    health = wrk_lines(["wrk", "-t1", "-c16", "-d5s"], f"{BASE}/api/health/", [])
     already = beem.accepted_count
     senders = start_worker(env, "sends", 2)
     try:
+        worker_ready()
+        health = wrk_lines(["wrk", "-t1", "-c16", "-d5s"], f"{BASE}/api/health/", [])
         sends = wrk_lines(WRK, f"{BASE}/api/messaging/sms/send/", bodies, AUTH=auth)
         time.sleep(1)  # the requests wrk left in flight are answered
         with tenant_context(tenant):
@@ -138,6 +139,13 @@ def api_sends(tenant, owner, beem: FakeBeem, env: dict) -> dict:
         "lag_max_s": lag_max,
         "health_rps": health["rps"],
     }
+
+
+def worker_ready() -> None:
+    """Wait for a started worker to answer a ping, as `make run`'s is before anyone sends."""
+    from mifumo.celery import app
+
+    wait_until(lambda: bool(app.control.ping(timeout=0.5)), timeout=60, poll=0.1)
 
 
 def wait_until(condition, timeout: float, poll: float = 0.02) -> float:

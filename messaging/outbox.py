@@ -32,9 +32,9 @@ channel of its provider when it has one, else the platform's (the settings).
 
 Small sends are drained together: a send due now of at most a batch of messages (one code, one
 receipt) gets no task of its own. Its ids join the tenant's ready list in Redis, and one drain
-task, started at most once per DRAIN_DELAY_SECONDS per tenant however many sends arrive, sends
-the list in shared batches (`outbox_enqueue_ready`, `outbox_ready_batches`). Should Redis lose
-the list, the messages are still queued in the table, and the sweep queues them again.
+task per tenant at a time sends the list in shared batches, each batch what arrived while the
+last was sent (`outbox_enqueue_ready`, `outbox_ready_batches`). Should Redis lose the list, the
+messages are still queued in the table, and the sweep queues them again.
 """
 
 import logging
@@ -228,48 +228,68 @@ def outbox_enqueue_send(send_request_id: str | UUID, *, mark_contacted: bool = F
 # How long after the first small send of a burst the tenant's drain starts: the sends of the
 # next moment join it.
 DRAIN_DELAY_SECONDS = 0.05
-# The drain's Redis key ends this long before the drain is due, so no send joins the list under
-# a key whose drain has already emptied it (the web and worker hosts' clocks may differ).
-DRAIN_KICK_MARGIN_SECONDS = 0.02
+# A drain that has sent this long hands over to a fresh task, so the queue's other tasks (and
+# other tenants' batches) are not kept waiting behind a steady stream of small sends.
+DRAIN_MAX_SECONDS = 5.0
+
+# Takes up to ARGV[1] ids off the ready list (KEYS[1]) and keeps the drain key (KEYS[2]) for
+# ARGV[2] ms more; an empty list instead ends the key, in the same step, so a send that pushes
+# after it finds no key and starts the next drain itself.
+_TAKE_READY = """
+local ids = redis.call('LPOP', KEYS[1], ARGV[1])
+if ids then
+    redis.call('SET', KEYS[2], 1, 'PX', ARGV[2])
+    return ids
+end
+redis.call('DEL', KEYS[2])
+return {}
+"""
 
 
 def _ready_keys(schema_name: str) -> tuple[str, str]:
-    """The tenant's ready list and the key that says its drain is due."""
+    """The tenant's ready list, and the key that says a drain is due or at work on it."""
     return shared_key("outbox", "ready", schema_name), shared_key("outbox", "drain", schema_name)
 
 
 def outbox_enqueue_ready(message_ids: Sequence[str]) -> None:
     """Once the current transaction commits, put a small send's queued messages on the
-    tenant's ready list and make sure a drain starts after them. Robust: the messages are
-    queued whatever happens to Redis, and the sweep finds them if it is down."""
+    tenant's ready list and make sure a drain takes them. Robust: the messages are queued
+    whatever happens to Redis, and the sweep finds them if it is down."""
     push = partial(_ready_push, current_schema_name(), list(message_ids))
     transaction.on_commit(push, robust=True)
 
 
 def _ready_push(schema_name: str, message_ids: list[str]) -> None:
-    """One round trip to Redis. A send that finds the drain key pushed its ids before the key
-    ends, so before the drain it stands for starts; one that does not, starts the next."""
+    """One round trip to Redis. A send that finds the drain key pushed its ids before that
+    drain's next take, which takes them or finds the list non-empty; one that finds no key
+    starts a drain. The key lapses after SMS_LEASE_SECONDS should its drain be lost."""
     from messaging.tasks import outbox_drain
 
-    ready, due = _ready_keys(schema_name)
-    life_ms = int((DRAIN_DELAY_SECONDS - DRAIN_KICK_MARGIN_SECONDS) * 1000)
+    ready, drain = _ready_keys(schema_name)
     with get_redis_connection("default").pipeline(transaction=False) as pipe:
         pipe.rpush(ready, *message_ids)
-        pipe.set(due, 1, nx=True, px=life_ms)
+        pipe.set(drain, 1, nx=True, px=settings.SMS_LEASE_SECONDS * 1000)
         started = pipe.execute()[1]
     if started:
         outbox_drain.apply_async(countdown=DRAIN_DELAY_SECONDS, headers=task_headers(schema_name))
 
 
 def outbox_ready_batches(schema_name: str) -> Iterator[list[str]]:
-    """Take the tenant's ready list a batch at a time (for outbox_batch_send). A batch short of
-    SMS_SEND_BATCH_SIZE empties it: what joins later has a drain of its own."""
-    ready = _ready_keys(schema_name)[0]
+    """Take the tenant's ready list a batch at a time (for outbox_batch_send) until a take
+    finds it empty, which ends the drain; what arrives while a batch is sent is the next
+    batch. After DRAIN_MAX_SECONDS a fresh drain task goes on where this one stops."""
+    from messaging.tasks import outbox_drain
+
+    ready, drain = _ready_keys(schema_name)
     redis, size = get_redis_connection("default"), settings.SMS_SEND_BATCH_SIZE
-    while ids := redis.lpop(ready, size):
-        yield [message_id.decode() for message_id in ids]
-        if len(ids) < size:
+    keep_ms = settings.SMS_LEASE_SECONDS * 1000
+    deadline = time.monotonic() + DRAIN_MAX_SECONDS
+    while time.monotonic() < deadline:
+        ids = redis.eval(_TAKE_READY, 2, ready, drain, size, keep_ms)
+        if not ids:
             return
+        yield [message_id.decode() for message_id in ids]
+    outbox_drain.apply_async(headers=task_headers(schema_name))  # the key is still held
 
 
 # A send this large changes what the planner should expect of the outbox: with statistics

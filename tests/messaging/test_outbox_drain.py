@@ -1,7 +1,8 @@
 """Small sends drained together (messaging.outbox, "Small sends"): a burst of one-recipient
 sends publishes one drain task, not a task or two per send; the drain sends each message once
-and marks its contact contacted; a send that comes after the drain emptied the list starts the
-next one; large and scheduled sends keep their own release task."""
+and marks its contact contacted; a send that comes after the drain found the list empty starts
+the next one; a long drain hands over to a fresh task; large and scheduled sends keep their own
+release task."""
 
 import datetime as dt
 import time
@@ -59,11 +60,12 @@ def ready_list(tenant) -> list[str]:
     return [value.decode() for value in get_redis_connection("default").lrange(key, 0, -1)]
 
 
-def test_a_burst_of_one_recipient_sends_publishes_one_drain(
-    a, published, on_commit, monkeypatch, settings
-):
+def drain_due(tenant) -> bool:
+    return bool(get_redis_connection("default").exists(outbox._ready_keys(tenant.schema_name)[1]))
+
+
+def test_a_burst_of_one_recipient_sends_publishes_one_drain(a, published, on_commit, settings):
     settings.SMS_PROVIDER = "sandbox"
-    monkeypatch.setattr(outbox, "DRAIN_DELAY_SECONDS", 5.0)  # the whole burst within its key
     fund(a.tenant, 10)
     known = make_contact(a.tenant, phone_e164=new_phone())
     phones = [known.phone_e164, *(new_phone() for _ in range(4))]
@@ -74,8 +76,8 @@ def test_a_burst_of_one_recipient_sends_publishes_one_drain(
     (drain,) = published  # no release or batch task of their own
     assert drain[0] == DRAIN
     assert drain[1]["_schema_name"] == a.tenant.schema_name
-    eta = dt.datetime.fromisoformat(drain[1]["eta"])
-    assert before + dt.timedelta(seconds=4) < eta < timezone.now() + dt.timedelta(seconds=5)
+    eta = dt.datetime.fromisoformat(drain[1]["eta"])  # DRAIN_DELAY_SECONDS after the first
+    assert before < eta < before + dt.timedelta(seconds=1)
     assert ready_list(a.tenant) == ids
     with tenant_context(a.tenant):
         assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.QUEUED}
@@ -85,6 +87,7 @@ def test_a_burst_of_one_recipient_sends_publishes_one_drain(
         assert outbox_drain.apply(headers={"_schema_name": a.tenant.schema_name}).get() == 5
 
     assert ready_list(a.tenant) == []
+    assert not drain_due(a.tenant)  # the take that found the list empty ended it
     with tenant_context(a.tenant):  # the sandbox's reports ran at once, as tasks do here
         statuses = set(Message.objects.values_list("status", flat=True))
         assert statuses == {Message.Status.DELIVERED}
@@ -92,14 +95,13 @@ def test_a_burst_of_one_recipient_sends_publishes_one_drain(
         assert known.last_contacted_at == Message.objects.get(pk=ids[0]).send_request.created_at
 
 
-def test_a_send_after_the_drain_key_ended_starts_the_next_drain(
-    a, published, on_commit, monkeypatch
-):
-    monkeypatch.setattr(outbox, "DRAIN_DELAY_SECONDS", 0.06)  # the key lives 40 ms
+def test_a_send_after_the_drain_found_the_list_empty_starts_the_next_drain(a, published, on_commit):
     fund(a.tenant, 10)
-
     send_one(a.tenant, new_phone(), on_commit)
-    time.sleep(0.05)
+    send_one(a.tenant, new_phone(), on_commit)  # the first's drain is due: it takes this too
+    assert [name for name, _ in published] == [DRAIN]
+
+    assert len(list(outbox.outbox_ready_batches(a.tenant.schema_name))) == 1
     send_one(a.tenant, new_phone(), on_commit)
 
     assert [name for name, _ in published] == [DRAIN, DRAIN]
@@ -108,11 +110,28 @@ def test_a_send_after_the_drain_key_ended_starts_the_next_drain(
 def test_the_drain_takes_the_list_a_batch_at_a_time(a, settings):
     settings.SMS_SEND_BATCH_SIZE = 2
     ids = [f"id-{n}" for n in range(5)]
-    key = outbox._ready_keys(a.tenant.schema_name)[0]
-    get_redis_connection("default").rpush(key, *ids)
+    ready, drain = outbox._ready_keys(a.tenant.schema_name)
+    get_redis_connection("default").rpush(ready, *ids)
+    get_redis_connection("default").set(drain, 1)
 
     assert list(outbox.outbox_ready_batches(a.tenant.schema_name)) == [ids[:2], ids[2:4], ids[4:]]
     assert ready_list(a.tenant) == []
+    assert not drain_due(a.tenant)
+
+
+def test_a_drain_past_its_time_hands_over_to_a_fresh_task(a, published, monkeypatch):
+    monkeypatch.setattr(outbox, "DRAIN_MAX_SECONDS", 0.0)
+    ready, drain = outbox._ready_keys(a.tenant.schema_name)
+    get_redis_connection("default").rpush(ready, "id-1")
+    get_redis_connection("default").set(drain, 1)
+
+    assert list(outbox.outbox_ready_batches(a.tenant.schema_name)) == []
+
+    assert [(name, headers["_schema_name"]) for name, headers in published] == [
+        (DRAIN, a.tenant.schema_name)
+    ]
+    assert ready_list(a.tenant) == ["id-1"]
+    assert drain_due(a.tenant)  # still held: the new task takes what is left
 
 
 def test_large_and_scheduled_sends_keep_their_own_release(a, published, on_commit, monkeypatch):
