@@ -2,10 +2,13 @@
 take over (messaging.status_reports), so queued messages go to a provider exactly once.
 
 A batch task claims its messages with one conditional UPDATE (queued -> sending), so a task
-that runs twice finds nothing to send. Just before a provider call the chunk is stamped
-`handed_at`; a crash before that stamp leaves messages that the sweep safely queues again, a
-crash after it leaves messages whose outcome is unknown, which the sweep fails and refunds
-rather than risk sending twice. Results are written back in one UPDATE per outcome.
+that runs twice finds nothing to send. Just before a provider call one HandOver row names the
+chunk's messages still the claim's (one INSERT, not a write to each message). A crash before
+that row leaves messages that the sweep safely queues again; a crash after it leaves messages
+whose outcome is unknown, which the sweep fails and refunds rather than risk sending twice.
+Results are written back in one UPDATE per outcome, then the chunk's row is deleted; a row a
+crash left behind (its messages failed, or already recorded) is deleted by the sweep with its
+dead claim.
 Transient provider errors are retried with backoff (SMS_RETRY_DELAYS) up to
 SMS_SEND_MAX_ATTEMPTS, then the message fails and its credits are refunded.
 
@@ -53,14 +56,14 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Greatest
 from django.dispatch import receiver
 from django.utils import timezone
 from django_redis import get_redis_connection
 
 from billing.services import credit_refund
-from messaging.models import Campaign, Message, SendRequest
+from messaging.models import Campaign, HandOver, Message, SendRequest
 from mifumo import events
 from mifumo.errors import ErrorCode
 from mifumo.principals import shared_key
@@ -158,10 +161,15 @@ def _providers_forget(**kwargs: Any) -> None:
     _account_providers.clear()
 
 
+def _provider_name(tenant: Tenant) -> str:
+    """The name of the provider the tenant's messages go through."""
+    return tenant.sms_provider_name or settings.SMS_PROVIDER
+
+
 def _provider_route(tenant: Tenant) -> tuple[SmsProvider, Channel | None]:
     """The provider a batch of the tenant's goes through, and the tenant's own channel it
     works on (None: the platform's account). One query, for the channel."""
-    name = tenant.sms_provider_name or settings.SMS_PROVIDER
+    name = _provider_name(tenant)
     channel = channel_own_default_get(tenant_id=tenant.pk, provider=name)
     if channel is None:
         return _platform_provider(name), None
@@ -328,8 +336,9 @@ def _execute(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         return cursor.fetchall() if cursor.description else []
 
 
-def _claim(message_ids: list[str], claim_id: str) -> list[Claimed]:
-    """queued -> sending, for the batch's messages that are due and not held by a campaign.
+def _claim(message_ids: list[str], claim_id: str, provider: str) -> list[Claimed]:
+    """queued -> sending, for the batch's messages that are due and not held by a campaign,
+    naming the `provider` they go through.
 
     Each comes back `stopped` when its recipient opted out after it was made (a campaign
     queued before the STOP, a scheduled send): a message made later went to an opted-out
@@ -338,8 +347,8 @@ def _claim(message_ids: list[str], claim_id: str) -> list[Claimed]:
     rows = _execute(
         """
         UPDATE messaging_message AS m SET status = %(sending)s, claim_id = %(claim_id)s,
-            sending_at = statement_timestamp(), attempts = m.attempts + 1, handed_at = NULL,
-            updated_at = statement_timestamp()
+            sending_at = statement_timestamp(), attempts = m.attempts + 1,
+            provider = %(provider)s, updated_at = statement_timestamp()
         -- a join on the batch's ids: each is one primary-key probe, whatever the stats say
         FROM unnest(%(ids)s::uuid[]) AS batch(id)
         WHERE m.id = batch.id AND m.status = %(queued)s
@@ -359,6 +368,7 @@ def _claim(message_ids: list[str], claim_id: str) -> list[Claimed]:
             "sending": Status.SENDING,
             "queued": Status.QUEUED,
             "claim_id": claim_id,
+            "provider": provider,
             "ids": message_ids,
             "held": _HELD_CAMPAIGN_STATUSES,
         },
@@ -372,7 +382,7 @@ def _requeue(ids: list[str], *, delay: float, error_code: str = "", error: str =
         return
     _execute(
         """
-        UPDATE messaging_message SET status = %(queued)s, handed_at = NULL,
+        UPDATE messaging_message SET status = %(queued)s,
             next_attempt_at = statement_timestamp() + make_interval(secs => %(delay)s),
             error_code = %(error_code)s, error_message = %(error)s,
             updated_at = statement_timestamp()
@@ -540,26 +550,29 @@ def _hand_over(
     chunk: list[Claimed],
     claim_id: str,
 ) -> None:
-    """Stamp the chunk handed over, then send what is still this batch's."""
-    stamped = _execute(
+    """Name in one HandOver row the chunk's messages that are still this batch's, send them,
+    record the results, then delete the row."""
+    handed = _execute(
         """
-        UPDATE messaging_message SET handed_at = statement_timestamp(), provider = %(provider)s,
-            updated_at = statement_timestamp()
-        WHERE id = ANY(%(ids)s::uuid[]) AND status = %(sending)s AND claim_id = %(claim_id)s
-        RETURNING id::text
+        INSERT INTO messaging_handover (claim_id, message_ids, created_at)
+        SELECT %(claim_id)s::uuid, array_agg(m.id), statement_timestamp()
+        -- each id one primary-key probe, whatever the stats say: a plain join hashes the
+        -- whole table, or reads every `sending` row when the stats say there are none
+        FROM unnest(%(ids)s::uuid[]) AS ids(id), LATERAL (
+            SELECT id, status, claim_id FROM messaging_message WHERE id = ids.id LIMIT 1
+        ) AS m
+        WHERE m.status = %(sending)s AND m.claim_id = %(claim_id)s::uuid
+        HAVING count(*) > 0
+        RETURNING id, message_ids::text[]
         """,
-        {
-            "provider": provider.name,
-            "ids": [m.id for m in chunk],
-            "sending": Status.SENDING,
-            "claim_id": claim_id,
-        },
+        {"claim_id": claim_id, "ids": [m.id for m in chunk], "sending": Status.SENDING},
     )
-    # Only what is still this batch's goes out: a message the sweep took back is another's.
-    still_ours = {row[0] for row in stamped}
-    chunk = [m for m in chunk if m.id in still_ours]
-    if not chunk:
+    if not handed:
         return
+    # Only what is still this batch's goes out: a message the sweep took back is another's.
+    ((hand_over_id, handed_ids),) = handed
+    still_ours = set(handed_ids)
+    chunk = [m for m in chunk if m.id in still_ours]
     outbound = [
         OutboundSms(
             reference=m.id, to=m.recipient, text=m.text, sender=m.sender, encoding=m.encoding
@@ -567,6 +580,7 @@ def _hand_over(
         for m in chunk
     ]
     _record(tenant, provider, chunk, provider.send_batch(outbound, context))
+    _execute("DELETE FROM messaging_handover WHERE id = %(id)s", {"id": hand_over_id})
 
 
 def outbox_batch_send(*, tenant: Tenant, message_ids: list[str]) -> int:
@@ -581,7 +595,8 @@ def outbox_batch_send(*, tenant: Tenant, message_ids: list[str]) -> int:
             return 0
         claim_id = str(uuid4())
         with claim_lease(claim_id):
-            return _send_claimed(tenant, _claim(message_ids, claim_id), claim_id)
+            claimed = _claim(message_ids, claim_id, _provider_name(tenant))
+            return _send_claimed(tenant, claimed, claim_id)
 
 
 def _send_claimed(tenant: Tenant, claimed: list[Claimed], claim_id: str) -> int:
@@ -637,13 +652,18 @@ def _throttle(sender: str, segments: int) -> float:
 
 
 def _requeue_unclaimed(messages: list[Claimed]) -> None:
-    """sending -> queued, undoing a claim: the attempt did not happen, so it is not counted."""
+    """sending -> queued, undoing a claim: the attempt did not happen, so it is not counted.
+    A message that a hand-over of its claim names (another batch's, since the sweep took it
+    back) stays as it is."""
     ids = [m.id for m in messages]
     _execute(
         """
-        UPDATE messaging_message SET status = %(queued)s, attempts = attempts - 1,
+        UPDATE messaging_message AS m SET status = %(queued)s, attempts = m.attempts - 1,
             updated_at = statement_timestamp()
-        WHERE id = ANY(%(ids)s::uuid[]) AND status = %(sending)s AND handed_at IS NULL
+        WHERE m.id = ANY(%(ids)s::uuid[]) AND m.status = %(sending)s AND NOT EXISTS (
+            SELECT 1 FROM messaging_handover AS h
+            WHERE h.claim_id = m.claim_id AND m.id = ANY(h.message_ids)
+        )
         """,
         {"queued": Status.QUEUED, "sending": Status.SENDING, "ids": ids},
     )
@@ -665,19 +685,33 @@ def send_queue_length() -> int:
     return count
 
 
-def _abandoned_claims(stale: datetime) -> Q:
-    """Messages left `sending` by a batch no longer at work: its claim's lease lapsed (a
-    killed worker, a task that raised) or, for a claim made before leases, it is stale."""
+def _dead_claims() -> set[str]:
+    """The claims of messages still `sending`, or of hand-overs left behind, that no batch is
+    at work on any more: their lease lapsed (a killed worker, a task that raised)."""
+    sending = Message.objects.filter(status=Status.SENDING).exclude(claim_id=None).order_by()
     claims = {
         str(claim_id)
-        for claim_id in Message.objects.filter(status=Status.SENDING)
-        .exclude(claim_id=None)
-        .values_list("claim_id", flat=True)
-        .distinct()
+        for claim_id in sending.values_list("claim_id", flat=True).union(
+            HandOver.objects.values_list("claim_id", flat=True)
+        )
     }
-    dead = claims - claims_alive(claims)
+    return claims - claims_alive(claims)
+
+
+def _abandoned_claims(dead: set[str], stale: datetime) -> Q:
+    """Messages left `sending` by a batch no longer at work: its claim is `dead` or, for a
+    claim made before leases, it is stale."""
     return Q(status=Status.SENDING) & (
         Q(claim_id__in=dead) | Q(claim_id__isnull=True, sending_at__lt=stale)
+    )
+
+
+def _handed_over() -> Exists:
+    """Whether a hand-over of the message's claim names it: only the provider knows its fate."""
+    return Exists(
+        HandOver.objects.filter(
+            claim_id=OuterRef("claim_id"), message_ids__contains=[OuterRef("pk")]
+        )
     )
 
 
@@ -694,7 +728,7 @@ def _release_due(now: datetime) -> list[UUID]:
 def _recover_lost(abandoned: Q, now: datetime) -> list[UUID]:
     """sending -> queued, for an abandoned claim's messages that were never handed over: that
     attempt did not happen, so it is not counted."""
-    lost = Message.objects.filter(abandoned, handed_at__isnull=True)
+    lost = Message.objects.filter(abandoned, ~_handed_over())
     lost_ids = list(lost.values_list("id", flat=True))
     Message.objects.filter(pk__in=lost_ids, status=Status.SENDING).update(
         status=Status.QUEUED, attempts=Greatest(F("attempts") - 1, 0), updated_at=now
@@ -706,10 +740,11 @@ def outbox_sweep(*, tenant: Tenant, send_queue_empty: bool = True) -> dict[str, 
     """Keep the tenant's outbox moving (in its schema); run by beat for every tenant.
 
     Releases due scheduled messages, queues again what a lost task or a killed worker left
-    behind, and fails (with a refund) messages whose hand-over was interrupted. A killed
-    worker's messages come back within its lease (SMS_LEASE_SECONDS) plus a sweep; a lost task's
-    within SMS_OUTBOX_LOST_SECONDS when the send queue is empty (`send_queue_empty`), else
-    after SMS_OUTBOX_STALE_SECONDS, since they may still wait in it.
+    behind, fails (with a refund) messages whose hand-over was interrupted, and deletes the
+    dead claims' hand-overs. A killed worker's messages come back within its lease
+    (SMS_LEASE_SECONDS) plus a sweep; a lost task's within SMS_OUTBOX_LOST_SECONDS when the
+    send queue is empty (`send_queue_empty`), else after SMS_OUTBOX_STALE_SECONDS, since they
+    may still wait in it.
     """
     now = timezone.now()
     stale = now - timedelta(seconds=settings.SMS_OUTBOX_STALE_SECONDS)
@@ -718,17 +753,22 @@ def outbox_sweep(*, tenant: Tenant, send_queue_empty: bool = True) -> dict[str, 
         due_ids = _release_due(now)
         counts["released"] = len(due_ids)
 
-        abandoned = _abandoned_claims(stale)
+        # No hand-over is written while the sweep decides (a worker whose lease lapsed may be
+        # alive still): one being written is seen, one that waits then sees the messages taken
+        # back and names none of them.
+        _execute("LOCK TABLE messaging_handover IN SHARE ROW EXCLUSIVE MODE", {})
+        dead = _dead_claims()
+        abandoned = _abandoned_claims(dead, stale)
         lost_ids = _recover_lost(abandoned, now)
         counts["recovered"] = len(lost_ids)
 
-        interrupted = Message.objects.filter(abandoned, handed_at__isnull=False).values_list(
-            "id", flat=True
-        )
+        interrupted = Message.objects.filter(abandoned, _handed_over()).values_list("id", flat=True)
         message = "The worker stopped while handing it to the provider; not resent."
         counts["interrupted"] = messages_fail(
             {str(i): (SEND_INTERRUPTED, message) for i in interrupted}, tenant_id=tenant.pk
         )
+        # What the dead claims handed over is failed or was recorded: their rows are done.
+        HandOver.objects.filter(claim_id__in=dead).delete()
 
         retry_due = now - timedelta(seconds=settings.SMS_RETRY_GRACE_SECONDS)
         lost = now - timedelta(seconds=settings.SMS_OUTBOX_LOST_SECONDS)

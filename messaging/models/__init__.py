@@ -11,7 +11,7 @@ from messaging.models.audience import (
 from messaging.models.base import Channel
 from messaging.models.campaigns import Campaign, CampaignRun
 from messaging.models.conversations import Conversation, KeywordSettings
-from messaging.models.messages import STATUS_RANK, Message, SendRequest
+from messaging.models.messages import STATUS_RANK, HandOver, Message, SendRequest
 
 __all__ = [
     "CONTACT_SEARCH_TEXT",
@@ -23,6 +23,7 @@ __all__ = [
     "Contact",
     "ContactImport",
     "Conversation",
+    "HandOver",
     "KeywordSettings",
     "Message",
     "Segment",

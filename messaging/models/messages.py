@@ -1,8 +1,10 @@
 """Sends and their messages: a SendRequest is one accepted send, each recipient a Message (the
-outbox row of DESIGN section 5)."""
+outbox row of DESIGN section 5); a HandOver names the messages of a chunk the outbox has put in
+the provider's hands and not yet recorded."""
 
 import uuid
 
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Q
@@ -131,9 +133,6 @@ class Message(models.Model):
     error_message = models.CharField(max_length=500, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    # Set just before the provider is called: a message `sending` without it was never handed
-    # over and may be queued again; with it, the outcome is unknown and it must not be resent.
-    handed_at = models.DateTimeField(null=True, blank=True)
     scheduled_at = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     sending_at = models.DateTimeField(null=True, blank=True)
@@ -180,6 +179,23 @@ class Message(models.Model):
 
     def __str__(self):
         return f"{self.direction} {self.channel} to {self.recipient} ({self.status})"
+
+
+class HandOver(models.Model):
+    """One chunk of a claim's messages handed to the provider, written just before the call
+    and deleted once its results are recorded; the outbox (messaging.outbox) owns it.
+
+    A message `sending` that no hand-over of its claim names was never handed over and may be
+    queued again; one that is named has an unknown outcome and must not be resent.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    claim_id = models.UUIDField()
+    message_ids = ArrayField(models.UUIDField())
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"hand-over {self.id} of claim {self.claim_id} ({len(self.message_ids)})"
 
 
 # A status report may only move a message to a higher rank (DESIGN section 5).

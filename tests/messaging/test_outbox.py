@@ -1,7 +1,9 @@
 """The outbox against the fake Beem server: one request per text, retries with
-backoff, failures refunded, the sender's rate, the tenant's share, and the outbox sweep."""
+backoff, failures refunded, the sender's rate, the tenant's share, the hand-overs that keep a
+crash from sending anything twice, and the outbox sweep."""
 
 import datetime as dt
+import importlib
 import threading
 import uuid
 
@@ -13,7 +15,7 @@ from django_tenants.utils import tenant_context
 
 from billing.models import CreditLedgerEntry
 from messaging import outbox
-from messaging.models import Message
+from messaging.models import HandOver, Message
 from messaging.services import messages
 from messaging.services.contacts import contact_opt_out
 from messaging.services.messages import SendInput, send_to_numbers
@@ -236,15 +238,13 @@ def test_the_sweep_releases_due_scheduled_messages(a, beem):
 def test_the_sweep_recovers_what_a_crashed_worker_left(a, beem, settings):
     settings.SMS_OUTBOX_STALE_SECONDS = 60
     fund(a.tenant, 10)
-    long_ago = timezone.now() - dt.timedelta(minutes=5)
+    long_ago, dead_claim = timezone.now() - dt.timedelta(minutes=5), uuid.uuid4()
     with tenant_context(a.tenant):
         never_handed, handed, stuck = queued_messages(a.tenant, 3)
-        Message.objects.filter(pk=never_handed).update(
-            status="sending", sending_at=long_ago, attempts=1
+        Message.objects.filter(pk__in=[never_handed, handed]).update(
+            status="sending", sending_at=long_ago, claim_id=dead_claim, attempts=1
         )
-        Message.objects.filter(pk=handed).update(
-            status="sending", sending_at=long_ago, handed_at=long_ago
-        )
+        HandOver.objects.create(claim_id=dead_claim, message_ids=[handed])
         Message.objects.filter(pk=stuck).update(queued_at=long_ago)
 
         counts = outbox.outbox_sweep(tenant=a.tenant)
@@ -254,6 +254,7 @@ def test_the_sweep_recovers_what_a_crashed_worker_left(a, beem, settings):
         assert (recovered.status, recovered.attempts) == ("queued", 0)
         failed = Message.objects.get(pk=handed)
         assert (failed.status, failed.error_code) == ("failed", outbox.SEND_INTERRUPTED)
+        assert not HandOver.objects.exists()  # the dead claim's row went with it
     assert balance_of(a.tenant) == 11  # the interrupted message's credit came back
     assert connection.schema_name == "public"
 
@@ -368,3 +369,143 @@ def test_a_message_made_after_the_opt_out_goes_out(a, beem):
         assert outbox.outbox_batch_send(tenant=a.tenant, message_ids=[message_id]) == 1
 
         assert Message.objects.get(pk=message_id).status == "sent"
+
+
+def watch_the_provider(tenant, monkeypatch, then=None) -> list[list[tuple]]:
+    """For each call to the tenant's provider, the hand-overs in the table as it was made;
+    `then(outbound)` runs after the call, as a worker that dies there would."""
+    with tenant_context(tenant):
+        provider = outbox.provider_for(tenant)
+    send_batch, seen = provider.send_batch, []
+
+    def watched(outbound, context):
+        seen.append(list(HandOver.objects.values_list("claim_id", "message_ids")))
+        results = send_batch(outbound, context)
+        if then:
+            then(outbound)
+        return results
+
+    monkeypatch.setattr(provider, "send_batch", watched)
+    return seen
+
+
+class WorkerKilled(BaseException):
+    """What a killed worker leaves: nothing after this point runs."""
+
+
+def kill(*args):
+    raise WorkerKilled
+
+
+def test_a_hand_over_names_the_chunk_while_the_provider_has_it_and_goes_after(a, beem, monkeypatch):
+    ids = queued_messages(a.tenant, 3)
+    seen = watch_the_provider(a.tenant, monkeypatch)
+
+    with tenant_context(a.tenant):
+        outbox.outbox_batch_send(tenant=a.tenant, message_ids=ids)
+        messages = list(Message.objects.filter(pk__in=ids))
+        assert not HandOver.objects.exists()
+
+    ((call,),) = seen
+    claim_id, handed = call
+    assert {m.claim_id for m in messages} == {claim_id}
+    assert sorted(map(str, handed)) == sorted(ids)
+    assert {(m.status, m.provider) for m in messages} == {("sent", "beem")}
+
+
+def test_a_claim_killed_after_its_hand_over_is_failed_refunded_once_and_never_resent(
+    a, beem, monkeypatch
+):
+    fund(a.tenant, 10)
+    ids = queued_messages(a.tenant, 3)  # reserved before: each refund adds its credit
+    watch_the_provider(a.tenant, monkeypatch, then=kill)
+
+    with tenant_context(a.tenant):
+        with pytest.raises(WorkerKilled):
+            outbox.outbox_batch_send(tenant=a.tenant, message_ids=ids)
+        first = outbox.outbox_sweep(tenant=a.tenant)
+        second = outbox.outbox_sweep(tenant=a.tenant)
+        assert outbox.outbox_batch_send(tenant=a.tenant, message_ids=ids) == 0
+        failed = set(Message.objects.values_list("status", "error_code", "provider"))
+        assert not HandOver.objects.exists()
+
+    assert (first["interrupted"], first["recovered"], second["interrupted"]) == (3, 0, 0)
+    assert failed == {("failed", outbox.SEND_INTERRUPTED, "beem")}
+    assert sorted(sms.reference for sms in beem.accepted) == sorted(ids)  # once each
+    assert balance_of(a.tenant) == 13
+
+
+def test_a_claim_killed_before_its_hand_over_is_queued_again_and_sent_once(a, beem, monkeypatch):
+    ids = queued_messages(a.tenant, 3)
+    seen = watch_the_provider(a.tenant, monkeypatch)
+    with monkeypatch.context() as patch:
+        patch.setattr(outbox, "_hand_over", kill)
+        with tenant_context(a.tenant), pytest.raises(WorkerKilled):
+            outbox.outbox_batch_send(tenant=a.tenant, message_ids=ids)
+
+    with tenant_context(a.tenant):
+        counts = outbox.outbox_sweep(tenant=a.tenant)
+        assert set(Message.objects.values_list("status", "attempts")) == {("queued", 0)}
+        assert outbox.outbox_batch_send(tenant=a.tenant, message_ids=ids) == 3
+
+    assert (counts["recovered"], counts["interrupted"]) == (3, 0)
+    assert len(seen) == 1  # the provider was called once, by the second batch
+    assert sorted(sms.reference for sms in beem.accepted) == sorted(ids)
+
+
+def test_the_sweep_keeps_a_live_claims_hand_over_and_drops_a_dead_ones_leftover(a):
+    live, dead = str(uuid.uuid4()), str(uuid.uuid4())
+    with tenant_context(a.tenant):
+        in_flight, recorded = queued_messages(a.tenant, 2)
+        Message.objects.filter(pk=in_flight).update(status="sending", claim_id=live)
+        Message.objects.filter(pk=recorded).update(status="sent", claim_id=dead)
+        HandOver.objects.create(claim_id=live, message_ids=[in_flight])
+        HandOver.objects.create(claim_id=dead, message_ids=[recorded])  # its DELETE never ran
+
+        with claim_lease(live):
+            counts = outbox.outbox_sweep(tenant=a.tenant)
+
+        assert (counts["recovered"], counts["interrupted"]) == (0, 0)
+        assert [str(c) for c in HandOver.objects.values_list("claim_id", flat=True)] == [live]
+        assert Message.objects.get(pk=recorded).status == "sent"
+
+
+def test_a_batch_in_flight_during_the_deploy_keeps_what_it_handed_over(a):
+    """The migration that dropped Message.handed_at turns each claim's stamped messages into
+    one hand-over row of that claim, so the sweep still fails rather than resends them."""
+    conversion = importlib.import_module("messaging.migrations.0004_handover")
+    dead, long_ago = uuid.uuid4(), timezone.now() - dt.timedelta(minutes=5)
+    with tenant_context(a.tenant), connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE messaging_message ADD COLUMN handed_at timestamptz")
+        handed, also_handed, not_handed, sent, claimless = queued_messages(a.tenant, 5)
+        Message.objects.filter(pk__in=[handed, also_handed, not_handed]).update(
+            status="sending", claim_id=dead
+        )
+        Message.objects.filter(pk=sent).update(status="sent", claim_id=dead)
+        Message.objects.filter(pk=claimless).update(status="sending", sending_at=long_ago)
+        cursor.execute(
+            "UPDATE messaging_message SET handed_at = now() WHERE id = ANY(%s::uuid[])",
+            [[handed, also_handed, sent, claimless]],
+        )
+
+        for statement in conversion.STAMPS_TO_HAND_OVERS:
+            cursor.execute(statement)
+
+        rows = {
+            claim_id: sorted(map(str, message_ids))
+            for claim_id, message_ids in HandOver.objects.values_list("claim_id", "message_ids")
+        }
+        claimless_claim = Message.objects.get(pk=claimless).claim_id
+        assert rows == {dead: sorted([handed, also_handed]), claimless_claim: [claimless]}
+
+        counts = outbox.outbox_sweep(tenant=a.tenant)
+        statuses = dict(Message.objects.values_list("id", "status"))
+
+    assert (counts["recovered"], counts["interrupted"]) == (1, 3)
+    assert {str(pk): status for pk, status in statuses.items()} == {
+        handed: "failed",
+        also_handed: "failed",
+        claimless: "failed",
+        not_handed: "queued",
+        sent: "sent",
+    }
