@@ -35,7 +35,7 @@ by side (a provider across the internet answers in 100-300 ms): the figure then 
 many requests the pipeline keeps in flight.
 
 Runs against a separate database (BENCH_DATABASE_URL, default mifumo_bench) on a tenant it
-creates afresh; BENCH_WORKERS worker processes (default 2) take the `sends` and `default`
+creates afresh; BENCH_WORKERS worker processes (default 2) take the send queues and `default`
 queues. Usage: `make bench`, or .venv/bin/python bench/campaigns.py --help.
 """
 
@@ -418,7 +418,8 @@ def main():
     results = {}
     with beem:
         env = {**os.environ, "BEEM_SEND_URL": beem.send_url}
-        command = [str(BIN / "celery"), "-A", "mifumo", "worker", "-Q", "sends,default"]
+        queues = "transactional,sends,default"
+        command = [str(BIN / "celery"), "-A", "mifumo", "worker", "-Q", queues]
         workers = subprocess.Popen(
             [*command, "-c", WORKERS, "-l", "warning", "--without-gossip"], cwd=ROOT, env=env
         )

@@ -112,7 +112,7 @@ SIGNED_FORM = {
 }
 URL = f"{BASE}{ROUTE}"
 # The queues a part starts with empty.
-QUEUES = "default,webhooks,sends"
+QUEUES = "default,webhooks,transactional,sends"
 
 
 def fresh_tenant(key: str) -> Tenant:

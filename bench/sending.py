@@ -2,7 +2,8 @@
 
 1. one-recipient sends through the API (gunicorn, load from wrk) while 2 send workers hand
    them to the fake Beem server, and how soon after its acceptance each was sent (accepted by
-   the provider);
+   the provider); then the same at a gentler pace while the workers hand over a send to
+   BENCH_RECIPIENTS (a campaign's batches waiting in the `sends` queue);
 2. 100,000 recipients of one text handed to the fake Beem server by real send workers;
 3. Beem delivery reports posted to the callback route (wrk), and how long until all applied,
    beside the floor of the same run: the same bodies to the route with a wrong token, which it
@@ -61,11 +62,11 @@ from webhooks.models import StatusEvent  # noqa: E402
 
 RECIPIENTS = int(os.environ.get("BENCH_RECIPIENTS", "100000"))
 # BENCH_PARTS=api runs only the API part; the delivery reports need the fan-out's messages.
-PARTS = set(os.environ.get("BENCH_PARTS", "api,fanout,dlr").split(","))
+PARTS = set(os.environ.get("BENCH_PARTS", "api,beside,fanout,dlr").split(","))
 SUBDOMAIN = "bench-sending"
 BIN = ROOT / ".venv/bin"
 # The queues a part starts with empty.
-QUEUES = "sends,default"
+QUEUES = "transactional,sends,default"
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "4"))
 WEB_THREADS = int(os.environ.get("BENCH_WEB_THREADS", "1"))
 WRK = ["wrk", "-t1", "-c16", "-d15s", "-s", str(ROOT / "bench/wrk/post_json.lua")]
@@ -102,6 +103,13 @@ def stop(*processes: subprocess.Popen) -> None:
         process.wait()
 
 
+# How long after its acceptance (its row's created_at) each message was sent.
+_LAG_SQL = (
+    "SELECT count(lag), percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY lag), max(lag) "
+    "FROM (SELECT extract(epoch FROM sent_at - created_at) AS lag FROM messaging_message"
+)
+
+
 def api_sends(tenant, owner, beem: FakeBeem, env: dict) -> dict:
     """One-recipient sends through the API while 2 send workers drain them, as `make run`'s
     worker does; then how long each waited from its acceptance (the message row's created_at)
@@ -113,7 +121,7 @@ def api_sends(tenant, owner, beem: FakeBeem, env: dict) -> dict:
         for n in range(1000)
     ]
     already = beem.accepted_count
-    senders = start_worker(env, "sends", 2)
+    senders = start_worker(env, "transactional,sends", 2)
     try:
         worker_ready()
         health = wrk_lines(["wrk", "-t1", "-c16", "-d5s"], f"{BASE}/api/health/", [])
@@ -125,11 +133,7 @@ def api_sends(tenant, owner, beem: FakeBeem, env: dict) -> dict:
     finally:
         stop(senders)
     with tenant_context(tenant), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(lag), percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY lag), "
-            "max(lag) FROM (SELECT extract(epoch FROM sent_at - created_at) AS lag "
-            "FROM messaging_message) AS m"
-        )
+        cursor.execute(_LAG_SQL + ") AS m")
         sent, (lag_p50, lag_p95), lag_max = cursor.fetchone()
     return {
         **sends,
@@ -140,6 +144,52 @@ def api_sends(tenant, owner, beem: FakeBeem, env: dict) -> dict:
         "lag_p95_s": lag_p95,
         "lag_max_s": lag_max,
         "health_rps": health["rps"],
+    }
+
+
+def api_sends_beside_a_campaign(tenant, owner, beem: FakeBeem, env: dict) -> dict:
+    """One-recipient sends (2 connections) made while the 2 send workers hand over a send to
+    RECIPIENTS that committed just before: how long each small send waited to be sent, and
+    how much of the large one had been sent by the time the last small one was."""
+    auth = f"Bearer {AccessToken.for_user(owner)}"
+    bodies = [
+        json.dumps({"message": f"Your code is {n:06d}", "recipient": f"+2557160{n:05d}"})
+        for n in range(1000)
+    ]
+    senders = start_worker(env, "transactional,sends", 2)
+    try:
+        worker_ready()
+        with tenant_context(tenant):
+            large = send_to_numbers(
+                tenant=tenant,
+                data=SendInput(
+                    recipients=[f"+2557{n:08d}" for n in range(RECIPIENTS)],
+                    sender="Taarifa-SMS",
+                    text="Habari! " * 10,
+                ),
+            )
+        gentle = ["wrk", "-t1", "-c2", "-d10s", *WRK[4:]]
+        sends = wrk_lines(gentle, f"{BASE}/api/messaging/sms/send/", bodies, AUTH=auth)
+        time.sleep(1)  # the requests wrk left in flight are answered
+        with tenant_context(tenant):
+            small = Message.objects.exclude(send_request_id=large.pk)
+            wait_until(lambda: not small.exclude(status="sent").exists(), timeout=300)
+            last_small = max(small.values_list("sent_at", flat=True))
+            large_sent = Message.objects.filter(
+                send_request_id=large.pk, sent_at__lte=last_small
+            ).count()
+        with tenant_context(tenant), connection.cursor() as cursor:
+            cursor.execute(_LAG_SQL + " WHERE send_request_id <> %s) AS m", [large.pk])
+            count, (lag_p50, lag_p95), lag_max = cursor.fetchone()
+    finally:
+        stop(senders)
+    return {
+        **sends,
+        "made": count,
+        "lag_p50_s": lag_p50,
+        "lag_p95_s": lag_p95,
+        "lag_max_s": lag_max,
+        "large_sent": large_sent,
     }
 
 
@@ -233,9 +283,12 @@ def main():
             if "api" in PARTS:
                 settle(QUEUES)
                 report_api(api_sends(tenant, owner, beem, env))
+            if "beside" in PARTS:
+                settle(QUEUES)
+                report_beside(api_sends_beside_a_campaign(tenant, owner, beem, env))
             if "fanout" in PARTS:
                 settle(QUEUES)
-                senders = start_worker(env, "sends", 2)
+                senders = start_worker(env, "transactional,sends", 2)
                 try:
                     report_fan_out(fan_out(tenant, beem))
                 finally:
@@ -267,6 +320,19 @@ def report_api(sends: dict) -> None:
         "(target: every one within 5 s)"
     )
     print(f"  for scale, GET /api/health/ in the same run: {sends['health_rps']:.0f} req/s")
+
+
+def report_beside(sends: dict) -> None:
+    print(
+        f"one-recipient sends (wrk, 2 connections) while the workers hand over a send to "
+        f"{RECIPIENTS}:"
+    )
+    print(
+        f"  {sends['rps']:.0f} req/s, p95 {sends['p95_ms']:.1f} ms; {sends['made']} sent after "
+        f"acceptance: p50 {sends['lag_p50_s']:.2f} s, p95 {sends['lag_p95_s']:.2f} s, max "
+        f"{sends['lag_max_s']:.2f} s   (target: every one within 5 s); "
+        f"{sends['large_sent']} of the large send were sent by then"
+    )
 
 
 def report_fan_out(fan: dict) -> None:

@@ -670,18 +670,24 @@ def _requeue_unclaimed(messages: list[Claimed]) -> None:
     outbox_enqueue(ids, countdown=settings.SMS_SLOT_RETRY_SECONDS)
 
 
+SEND_QUEUES = ("transactional", "sends")
+
+
 def send_queue_length() -> int:
-    """Batch tasks waiting in the broker's `sends` queue (0 when it was never declared)."""
+    """Tasks waiting in the broker's send queues: drains in `transactional`, batches in
+    `sends` (a queue never declared counts 0)."""
     from amqp.exceptions import ChannelError
 
     from mifumo.celery import app
 
+    count = 0
     with app.connection_for_read() as broker:
-        try:
-            declared = broker.default_channel.queue_declare(queue="sends", passive=True)
-        except ChannelError:  # no such queue (Redis drops an empty list): nothing waits
-            return 0
-    count: int = declared.message_count
+        for queue in SEND_QUEUES:
+            try:
+                declared = broker.default_channel.queue_declare(queue=queue, passive=True)
+            except ChannelError:  # no such queue (Redis drops an empty list): nothing waits
+                continue
+            count += declared.message_count
     return count
 
 

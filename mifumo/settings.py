@@ -263,12 +263,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
-    "sms.tasks.*": {"queue": "sends"},
+    # Codes, receipts and alerts (the platform's SMS, the tenants' small sends drained
+    # together) have a queue of their own: a worker takes from each of its queues in turn, so
+    # they never wait behind a campaign's thousand batches in `sends`.
+    "sms.tasks.*": {"queue": "transactional"},
+    "messaging.tasks.outbox_drain": {"queue": "transactional"},
     # The sends themselves; the sweeps that watch over them stay on `default`, so a backlog of
     # sends never holds up the sweep that would find what it lost.
     "messaging.tasks.outbox_batch_send": {"queue": "sends"},
     "messaging.tasks.outbox_send_release": {"queue": "sends"},
-    "messaging.tasks.outbox_drain": {"queue": "sends"},
     "messaging.tasks.status_reports_*": {"queue": "sends"},
     "messaging.tasks.contact_import_*": {"queue": "imports"},
     "integration.tasks.*": {"queue": "webhooks"},

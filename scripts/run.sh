@@ -23,7 +23,7 @@ supervise web "$BIN/gunicorn" -c mifumo/gunicorn.conf.py mifumo.wsgi:application
   --bind "127.0.0.1:${PORT:-8000}" --workers "${WEB_WORKERS:-4}" \
   --access-logfile - &
 supervise worker "$BIN/celery" -A mifumo worker --loglevel INFO \
-  --queues default,sends,webhooks,imports --concurrency "${CELERY_CONCURRENCY:-2}" \
+  --queues default,transactional,sends,webhooks,imports --concurrency "${CELERY_CONCURRENCY:-2}" \
   --hostname "mifumo@%h" &
 supervise beat "$BIN/celery" -A mifumo beat --loglevel INFO \
   --schedule "$RUN_DIR/celerybeat-schedule" &

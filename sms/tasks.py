@@ -1,4 +1,4 @@
-"""Celery tasks of the sms app (queue `sends`): the platform's own SMS, such as verification
+"""Celery tasks of the sms app (queue `transactional`): the platform's own SMS, such as verification
 codes, which belong to no tenant and have no Message row."""
 
 import logging

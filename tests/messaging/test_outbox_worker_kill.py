@@ -51,8 +51,9 @@ def start_worker(beem: FakeBeem, overrides: dict[str, str] | None = None) -> sub
         "SMS_LEASE_SECONDS": str(LEASE_SECONDS),
         **(overrides or {}),
     }
-    # `default` too: a campaign start's fan-out task is taken there.
-    command = [sys.executable, "-m", "celery", "-A", "mifumo", "worker", "-Q", "sends,default"]
+    # Both send queues, and `default`: a campaign start's fan-out task is taken there.
+    queues = "transactional,sends,default"
+    command = [sys.executable, "-m", "celery", "-A", "mifumo", "worker", "-Q", queues]
     return subprocess.Popen(
         [*command, "-P", "solo", "-l", "warning", "--without-heartbeat", "--without-gossip"],
         cwd=ROOT,

@@ -119,6 +119,6 @@ def test_the_sweeps_wait_on_the_default_queue_not_behind_the_sends():
         "messaging.tasks.outbox_sweep": "default",
         "messaging.tasks.outbox_batch_send": "sends",
         "messaging.tasks.outbox_send_release": "sends",
-        "messaging.tasks.outbox_drain": "sends",
+        "messaging.tasks.outbox_drain": "transactional",
         "messaging.tasks.status_reports_apply": "sends",
     }

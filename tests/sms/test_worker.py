@@ -15,7 +15,11 @@ def worker(settings, db):
     celery_app.conf.task_always_eager = False
     try:
         with start_worker(
-            celery_app, pool="solo", queues=["sends"], perform_ping_check=False, shutdown_timeout=10
+            celery_app,
+            pool="solo",
+            queues=["transactional"],
+            perform_ping_check=False,
+            shutdown_timeout=10,
         ):
             yield
     finally:
