@@ -35,16 +35,17 @@ channel of its provider when it has one, else the platform's (the settings).
 
 Small sends are drained together: a send due now of at most a batch of messages (one code, one
 receipt) gets no task of its own. Its ids join the tenant's ready list in Redis, and one drain
-task per tenant at a time sends the list in shared batches, each batch what arrived while the
-last was sent (`outbox_enqueue_ready`, `outbox_ready_batches`). Should Redis lose the list, the
-messages are still queued in the table, and the sweep queues them again.
+task per tenant at a time, on its own queue and holding one send slot, sends the list in
+shared batches, each batch what arrived while the last was sent (`outbox_enqueue_ready`,
+`outbox_drain`). Should Redis lose the list, the messages are still queued in the table, and
+the sweep queues them again.
 """
 
 import logging
 import threading
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -282,12 +283,33 @@ def _ready_push(schema_name: str, message_ids: list[str]) -> None:
         outbox_drain.apply_async(countdown=DRAIN_DELAY_SECONDS, headers=task_headers(schema_name))
 
 
-def outbox_ready_batches(schema_name: str) -> Iterator[list[str]]:
-    """Take the tenant's ready list a batch at a time (for outbox_batch_send) until a take
-    finds it empty, which ends the drain; what arrives while a batch is sent is the next
-    batch. After DRAIN_MAX_SECONDS a fresh drain task goes on where this one stops."""
-    from messaging.tasks import outbox_drain
+def outbox_drain(*, tenant: Tenant, after_batch: Callable[[list[str]], object]) -> int:
+    """Send the tenant's ready list (in its schema) under one send slot, a batch at a time,
+    calling `after_batch(ids)` after each; returns how many were claimed. Without a slot the
+    list is left as it is and a drain is due again shortly (still on its own queue, not behind
+    the batches in `sends`)."""
+    with tenant_send_slot(tenant.schema_name) as granted:
+        if not granted:
+            _drain_later(tenant.schema_name, countdown=settings.SMS_SLOT_RETRY_SECONDS)
+            return 0
+        claimed = 0
+        for message_ids in outbox_ready_batches(tenant.schema_name):
+            claimed += _batch_send(tenant, message_ids)
+            after_batch(message_ids)
+        return claimed
 
+
+def _drain_later(schema_name: str, *, countdown: float | None = None) -> None:
+    """Another drain task for the tenant, while its key still says one is due."""
+    from messaging.tasks import outbox_drain as drain_task
+
+    drain_task.apply_async(countdown=countdown, headers=task_headers(schema_name))
+
+
+def outbox_ready_batches(schema_name: str) -> Iterator[list[str]]:
+    """Take the tenant's ready list a batch at a time until a take finds it empty, which ends
+    the drain; what arrives while a batch is sent is the next batch. After DRAIN_MAX_SECONDS a
+    fresh drain task goes on where this one stops."""
     ready, drain = _ready_keys(schema_name)
     redis, size = get_redis_connection("default"), settings.SMS_SEND_BATCH_SIZE
     keep_ms = settings.SMS_LEASE_SECONDS * 1000
@@ -297,7 +319,7 @@ def outbox_ready_batches(schema_name: str) -> Iterator[list[str]]:
         if not ids:
             return
         yield [message_id.decode() for message_id in ids]
-    outbox_drain.apply_async(headers=task_headers(schema_name))  # the key is still held
+    _drain_later(schema_name)  # the key is still held
 
 
 # A send this large changes what the planner should expect of the outbox: with statistics
@@ -593,10 +615,15 @@ def outbox_batch_send(*, tenant: Tenant, message_ids: list[str]) -> int:
         if not granted:
             outbox_enqueue(message_ids, countdown=settings.SMS_SLOT_RETRY_SECONDS)
             return 0
-        claim_id = str(uuid4())
-        with claim_lease(claim_id):
-            claimed = _claim(message_ids, claim_id, _provider_name(tenant))
-            return _send_claimed(tenant, claimed, claim_id)
+        return _batch_send(tenant, message_ids)
+
+
+def _batch_send(tenant: Tenant, message_ids: list[str]) -> int:
+    """Claim and send a batch, the tenant's send slot held."""
+    claim_id = str(uuid4())
+    with claim_lease(claim_id):
+        claimed = _claim(message_ids, claim_id, _provider_name(tenant))
+        return _send_claimed(tenant, claimed, claim_id)
 
 
 def _send_claimed(tenant: Tenant, claimed: list[Claimed], claim_id: str) -> int:

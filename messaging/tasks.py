@@ -44,12 +44,11 @@ def outbox_send_release(*, send_request_id: str, mark_contacted: bool = False) -
 @shared_task(base=TenantOnlyTask)
 def outbox_drain() -> int:
     """The tenant's small sends of the moment, sent together in shared batches
-    (outbox.outbox_enqueue_ready), their contacts then marked contacted."""
-    tenant, claimed = current_tenant(), 0
-    for message_ids in outbox.outbox_ready_batches(tenant.schema_name):
-        claimed += outbox.outbox_batch_send(tenant=tenant, message_ids=message_ids)
-        contacts_mark_contacted(message_ids=message_ids)
-    return claimed
+    (outbox.outbox_enqueue_ready), each batch's contacts then marked contacted."""
+    return outbox.outbox_drain(
+        tenant=current_tenant(),
+        after_batch=lambda message_ids: contacts_mark_contacted(message_ids=message_ids),
+    )
 
 
 @cron_task(time_limit=60)

@@ -19,6 +19,7 @@ from messaging.services import messages
 from messaging.services.messages import SendInput, send_to_numbers
 from messaging.tasks import outbox_drain
 from mifumo.celery import app as celery_app
+from sms.throttle import tenant_send_slot
 from tests.conftest import committed
 from tests.fakes.beem import FakeBeem
 from tests.messaging.helpers import make_contact, new_phone
@@ -132,6 +133,27 @@ def test_a_drain_past_its_time_hands_over_to_a_fresh_task(a, published, monkeypa
     ]
     assert ready_list(a.tenant) == ["id-1"]
     assert drain_due(a.tenant)  # still held: the new task takes what is left
+
+
+def test_a_drain_without_a_send_slot_leaves_the_list_and_comes_back_on_its_queue(
+    a, published, on_commit, settings
+):
+    settings.SMS_SEND_CONCURRENCY = 1
+    settings.SMS_SLOT_WAIT_SECONDS = 0.0
+    fund(a.tenant, 10)
+    ids = [send_one(a.tenant, new_phone(), on_commit)]
+    published.clear()
+    batches: list[list[str]] = []
+
+    with tenant_send_slot(a.tenant.schema_name) as granted:  # a campaign's batch holds it
+        assert granted
+        assert outbox.outbox_drain(tenant=a.tenant, after_batch=batches.append) == 0
+
+    ((name, headers),) = published
+    assert name == DRAIN
+    assert dt.datetime.fromisoformat(headers["eta"]) > timezone.now()  # SMS_SLOT_RETRY_SECONDS
+    assert (ready_list(a.tenant), batches) == (ids, [])
+    assert drain_due(a.tenant)
 
 
 def test_large_and_scheduled_sends_keep_their_own_release(a, published, on_commit, monkeypatch):
