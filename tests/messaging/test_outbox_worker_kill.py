@@ -1,7 +1,7 @@
 """A real worker process killed with SIGKILL in the middle of a batch, of a send or of a
-campaign, or with a hundred provider requests in flight: after a restart and a sweep every
-message ends sent or failed (an unknown outcome failed and refunded), and the provider saw none
-of them twice."""
+campaign, with a hundred provider requests in flight, or draining small sends: after a restart
+and a sweep every message ends sent or failed (an unknown outcome failed and refunded), and the
+provider saw none of them twice."""
 
 import os
 import signal
@@ -19,11 +19,12 @@ from messaging import outbox
 from messaging.models import Campaign, Message
 from messaging.services.campaign_progress import campaign_counters_refresh
 from messaging.services.campaigns import campaign_create, campaign_start
+from messaging.services.messages import SendInput, send_to_numbers
 from messaging.tasks import outbox_batch_send
 from mifumo.celery import app as celery_app
 from tests.conftest import committed
 from tests.fakes.beem import API_KEY, SECRET_KEY, FakeBeem
-from tests.messaging.helpers import make_contacts
+from tests.messaging.helpers import make_contacts, new_phone
 from tests.sms.helpers import balance_of, fund
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -275,3 +276,51 @@ def test_a_worker_killed_with_a_hundred_requests_in_flight_fails_and_refunds_the
     # resent, though Beem took those it had in hand when the worker died.
     assert (final.get("failed", 0), counts["interrupted"]) == (messages, messages)
     assert balance_of(tenant) == messages  # each refunded once
+
+
+@committed
+def test_a_worker_killed_mid_drain_loses_no_small_send_and_sends_none_twice(
+    committed_tenant, settings
+):
+    """One-recipient sends drained together, the worker killed with them in Beem's hands;
+    five more sends made while the dead drain's key still stands (so no drain starts for
+    them). The sweep fails what was handed over and queues the rest: every send ends sent or
+    failed and refunded, none reaches Beem twice."""
+    tenant = committed_tenant.tenant
+    settings.SMS_OUTBOX_LOST_SECONDS = 1
+    fund(tenant, 100)
+    before, after = [new_phone() for _ in range(40)], [new_phone() for _ in range(5)]
+
+    def small_sends(phones: list[str]) -> None:
+        with tenant_context(tenant):
+            for phone in phones:  # each commits, and its ids join the ready list
+                text = f"Your code is {phone[-6:]}"  # a request of its own at Beem
+                send_to_numbers(
+                    tenant=tenant, data=SendInput(recipients=[phone], sender="Mifumo", text=text)
+                )
+
+    def kill_then_send_more(workers: list, beem: FakeBeem) -> None:
+        kill_the_worker(workers, beem)
+        small_sends(after)
+
+    accepted, counts = send_through(
+        tenant,
+        lambda: small_sends(before),
+        kill_then_send_more,
+        ready=lambda beem: beem.in_flight >= 10,
+        latency=2.0,
+        overrides={"SMS_PROVIDER_MAX_IN_FLIGHT": "16", "SMS_SEND_CONCURRENCY": "1"},
+    )
+
+    assert len(accepted) == len(set(accepted)), "a message reached the provider twice"
+    with tenant_context(tenant):
+        messages = Message.objects.all()
+        sent = set(messages.filter(status="sent").values_list("recipient", flat=True))
+        failed = messages.filter(status="failed")
+        assert set(failed.values_list("error_code", flat=True)) <= {outbox.SEND_INTERRUPTED}
+        assert set(failed.values_list("recipient", flat=True)) <= set(before)
+        assert messages.count() == len(before) + len(after)
+        failed_count = failed.count()
+    assert set(after) <= sent  # made after the kill: queued again by the sweep and sent
+    assert counts["interrupted"] == failed_count >= 10
+    assert balance_of(tenant) == 100 - len(before) - len(after) + failed_count
