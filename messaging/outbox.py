@@ -272,15 +272,13 @@ def _ready_push(schema_name: str, message_ids: list[str]) -> None:
     """One round trip to Redis. A send that finds the drain key pushed its ids before that
     drain's next take, which takes them or finds the list non-empty; one that finds no key
     starts a drain. The key lapses after SMS_LEASE_SECONDS should its drain be lost."""
-    from messaging.tasks import outbox_drain
-
     ready, drain = _ready_keys(schema_name)
     with get_redis_connection("default").pipeline(transaction=False) as pipe:
         pipe.rpush(ready, *message_ids)
         pipe.set(drain, 1, nx=True, px=settings.SMS_LEASE_SECONDS * 1000)
         started = pipe.execute()[1]
     if started:
-        outbox_drain.apply_async(countdown=DRAIN_DELAY_SECONDS, headers=task_headers(schema_name))
+        _drain_later(schema_name, countdown=DRAIN_DELAY_SECONDS)
 
 
 def outbox_drain(*, tenant: Tenant, after_batch: Callable[[list[str]], object]) -> int:
@@ -300,7 +298,7 @@ def outbox_drain(*, tenant: Tenant, after_batch: Callable[[list[str]], object]) 
 
 
 def _drain_later(schema_name: str, *, countdown: float | None = None) -> None:
-    """Another drain task for the tenant, while its key still says one is due."""
+    """A drain task for the tenant, its key set (by the caller) to say one is due."""
     from messaging.tasks import outbox_drain as drain_task
 
     drain_task.apply_async(countdown=countdown, headers=task_headers(schema_name))
