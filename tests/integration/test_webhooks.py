@@ -24,7 +24,7 @@ from mifumo import events, outbound_http
 from mifumo.outbound_http import TargetRefused, check_target, post_json
 from tests.envelope import assert_error, assert_field_errors, ok_data
 from tests.fakes.server import Answer, CallbackSink, FakeRequest
-from tests.messaging.helpers import new_phone
+from tests.messaging.helpers import message_fields
 
 CREATE = "/api/auth/webhooks/create/"
 PUBLIC_URL = "https://hooks.example.com/mifumo"
@@ -115,16 +115,13 @@ def message_in(tenant, *, webhook_url: str = "", status: str = "sent") -> Messag
             webhook_url=webhook_url,
         )
         return Message.objects.create(
-            send_request=send,
-            status=status,
-            recipient=new_phone(),
-            sender="Taarifa-SMS",
-            text="Habari",
-            encoding="GSM-7",
-            segments=1,
-            credits=1,
-            provider="sandbox",
-            sent_at=timezone.now(),
+            **message_fields(
+                send_request=send,
+                status=status,
+                text="Habari",
+                provider="sandbox",
+                sent_at=timezone.now(),
+            )
         )
 
 

@@ -43,22 +43,27 @@ def unknown_id() -> str:
     return str(uuid.uuid4())
 
 
+def message_fields(**fields) -> dict:
+    """The fields of an outbound SMS to a new number, one GSM-7 segment and one credit, with
+    `fields` (status, send, times, text...) over them: for Message(...) or create(...)."""
+    defaults = {
+        "recipient": new_phone(),
+        "sender": "Taarifa-SMS",
+        "text": "Hi",
+        "encoding": "GSM-7",
+        "segments": 1,
+        "credits": 1,
+    }
+    return {**defaults, **fields}
+
+
 def queued_messages(tenant, count: int) -> list[str]:
     """The ids of `count` messages queued in `tenant`'s schema, as a send leaves them for the
     outbox (one segment, one credit each)."""
     with tenant_context(tenant):
         now = timezone.now()
         messages = Message.objects.bulk_create(
-            Message(
-                status=Message.Status.QUEUED,
-                recipient=new_phone(),
-                sender="Taarifa-SMS",
-                text="Hi",
-                encoding="GSM-7",
-                segments=1,
-                credits=1,
-                queued_at=now,
-            )
+            Message(**message_fields(status=Message.Status.QUEUED, queued_at=now))
             for _ in range(count)
         )
     return [str(m.pk) for m in messages]

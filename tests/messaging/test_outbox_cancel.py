@@ -9,7 +9,7 @@ from billing.models import CreditLedgerEntry
 from billing.services import credit_reserve
 from messaging.models import Message, SendRequest
 from messaging.outbox import outbox_cancel_send
-from tests.messaging.helpers import new_phone
+from tests.messaging.helpers import message_fields
 from tests.sms.helpers import balance_of, fund
 
 Status = Message.Status
@@ -29,15 +29,9 @@ def a_send(tenant, statuses_and_credits: list[tuple[str, int]]) -> SendRequest:
         )
         Message.objects.bulk_create(
             Message(
-                send_request=send,
-                status=status,
-                recipient=new_phone(),
-                sender="Taarifa-SMS",
-                text="Hi",
-                encoding="GSM-7",
-                segments=1,
-                credits=credits,
-                queued_at=timezone.now(),
+                **message_fields(
+                    send_request=send, status=status, credits=credits, queued_at=timezone.now()
+                )
             )
             for status, credits in statuses_and_credits
         )

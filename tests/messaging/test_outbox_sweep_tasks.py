@@ -9,20 +9,16 @@ from django_tenants.utils import get_public_schema_name, tenant_context
 
 from messaging.models import Message
 from messaging.tasks import outbox_sweep, outbox_sweep_all
-from tests.messaging.helpers import new_phone
+from tests.messaging.helpers import message_fields
 
 
 def a_due_scheduled_message(tenant) -> str:
     with tenant_context(tenant):
         message = Message.objects.create(
-            status=Message.Status.SCHEDULED,
-            scheduled_at=timezone.now() - dt.timedelta(seconds=1),
-            recipient=new_phone(),
-            sender="Taarifa-SMS",
-            text="Hi",
-            encoding="GSM-7",
-            segments=1,
-            credits=1,
+            **message_fields(
+                status=Message.Status.SCHEDULED,
+                scheduled_at=timezone.now() - dt.timedelta(seconds=1),
+            )
         )
     return str(message.pk)
 

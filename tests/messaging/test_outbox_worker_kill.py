@@ -24,7 +24,7 @@ from messaging.tasks import outbox_batch_send
 from mifumo.celery import app as celery_app
 from tests.conftest import committed
 from tests.fakes.beem import API_KEY, SECRET_KEY, FakeBeem
-from tests.messaging.helpers import make_contacts, new_phone
+from tests.messaging.helpers import make_contacts, message_fields, new_phone
 from tests.sms.helpers import balance_of, fund
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,14 +143,12 @@ def queued_batch(tenant, count: int = MESSAGES, personalised: bool = False) -> l
     with tenant_context(tenant):
         messages = Message.objects.bulk_create(
             Message(
-                status="queued",
-                recipient=f"+2557140{n:05d}",
-                sender="Taarifa-SMS",
-                text=f"Habari mteja {n}" if personalised else "Habari",
-                encoding="GSM-7",
-                segments=1,
-                credits=1,
-                queued_at=timezone.now(),
+                **message_fields(
+                    status="queued",
+                    recipient=f"+2557140{n:05d}",
+                    text=f"Habari mteja {n}" if personalised else "Habari",
+                    queued_at=timezone.now(),
+                )
             )
             for n in range(count)
         )

@@ -11,7 +11,7 @@ from django_tenants.utils import tenant_context
 from messaging.models import Channel, Message, SendRequest, Template
 from tests.envelope import assert_error, ok_data
 from tests.fakes.beem import FakeBeem
-from tests.messaging.helpers import make_template, new_phone
+from tests.messaging.helpers import make_template, message_fields, new_phone
 from tests.sms.helpers import fund
 
 PREFIXES = ["/api/messaging/sms/", "/api/messaging/sms/sms/"]
@@ -34,13 +34,9 @@ def sends_of(tenant) -> list[SendRequest]:
 def make_message(tenant, channel: str) -> Message:
     with tenant_context(tenant):
         return Message.objects.create(
-            channel=channel,
-            status=Message.Status.DELIVERED,
-            recipient=new_phone(),
-            sender="Taarifa-SMS",
-            text="Habari",
-            encoding="GSM-7",
-            segments=1,
+            **message_fields(
+                channel=channel, status=Message.Status.DELIVERED, text="Habari", credits=0
+            )
         )
 
 

@@ -41,7 +41,7 @@ from sms.services import sender_id_request
 from tenants.models import Tenant
 from tests.conftest import client_for
 from tests.integration.helpers import key_client
-from tests.messaging.helpers import new_phone
+from tests.messaging.helpers import message_fields, new_phone
 
 METHODS = ("get", "post", "put", "patch", "delete")
 INTEGRATION_API = "api/integration/v1/"
@@ -134,16 +134,13 @@ def _message(text: str) -> Message:
         credits=1,
     )
     return Message.objects.create(
-        send_request=send,
-        status=Message.Status.SENT,
-        recipient=new_phone(),
-        sender="Taarifa-SMS",
-        text=text,
-        encoding="GSM-7",
-        segments=1,
-        credits=1,
-        provider="sandbox",
-        provider_message_id=f"{text}-provider",
+        **message_fields(
+            send_request=send,
+            status=Message.Status.SENT,
+            text=text,
+            provider="sandbox",
+            provider_message_id=f"{text}-provider",
+        )
     )
 
 

@@ -12,7 +12,7 @@ from twilio.request_validator import RequestValidator
 from messaging.models import Message
 from sms.models import CallbackRoute
 from tests.envelope import assert_error, ok_data
-from tests.messaging.helpers import new_phone
+from tests.messaging.helpers import message_fields
 from webhooks import services
 from webhooks.models import StatusEvent
 from webhooks.services import status_events_process
@@ -33,16 +33,12 @@ def callback_settings(settings):
 def sent_message(tenant, *, provider="beem", provider_message_id="4242") -> Message:
     with tenant_context(tenant):
         message = Message.objects.create(
-            status="sent",
-            recipient=new_phone(),
-            sender="Taarifa-SMS",
-            text="Hi",
-            encoding="GSM-7",
-            segments=1,
-            credits=1,
-            provider=provider,
-            provider_message_id=provider_message_id,
-            sent_at=timezone.now(),
+            **message_fields(
+                status="sent",
+                provider=provider,
+                provider_message_id=provider_message_id,
+                sent_at=timezone.now(),
+            )
         )
     if provider == "beem":
         CallbackRoute.objects.get_or_create(
