@@ -41,12 +41,9 @@ import hashlib
 import io
 import os
 import random
-import re
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -73,6 +70,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django_tenants.utils import tenant_context  # noqa: E402
+from load import wrk_lines  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 from webserver import gunicorn_start  # noqa: E402
@@ -148,30 +146,9 @@ ORDER_NUMBER_SHARE = 0.12
 CONSONANTS = "b ch d f g h j k l m n ny p r s sh t v w y z mb nd ng nj".split()  # noqa: SIM905
 VOWELS = "aeiou"
 PREFIXES = ["", "", "ku", "wa", "ki", "m", "vi", "u", "ma"]
+
+
 # wrk: GET the paths of PATHS_FILE (one a line) in turn, with AUTH as the Authorization header.
-GET_PATHS_LUA = r"""
-local paths = {}
-for line in io.lines(os.getenv("PATHS_FILE")) do paths[#paths + 1] = line end
-local counter = 0
-wrk.headers["Authorization"] = os.getenv("AUTH")
-
-request = function()
-  counter = counter + 1
-  return wrk.format("GET", paths[counter % #paths + 1])
-end
-
-done = function(summary, latency, requests)
-  io.write(string.format("rps %.2f\n", summary.requests / summary.duration * 1e6))
-  io.write(string.format("p50_ms %.2f\n", latency:percentile(50) / 1000))
-  io.write(string.format("p95_ms %.2f\n", latency:percentile(95) / 1000))
-  io.write(string.format("max_ms %.2f\n", latency.max / 1000))
-  io.write(string.format("requests %d\n", summary.requests))
-  io.write(string.format("errors %d\n", summary.errors.connect + summary.errors.read +
-    summary.errors.write + summary.errors.status + summary.errors.timeout))
-end
-"""
-
-
 def contact_phone(n: int) -> str:
     """Distinct for every n below 10^8 (7919 is prime to 10^8), and not in order."""
     return f"+2557{(n * 7919 + 1234567) % 10**8:08d}"
@@ -565,23 +542,8 @@ def concurrent(token: str, measured: list[tuple[str, list[str]]]) -> dict[str, f
     mixed = [
         path for group in zip(*(paths for _, paths in measured), strict=True) for path in group
     ]
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as paths_file:
-        paths_file.write("\n".join(mixed) + "\n")
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-        lua.write(GET_PATHS_LUA)
-    env = {**os.environ, "PATHS_FILE": paths_file.name, "AUTH": f"Bearer {token}"}
-    try:
-        out = subprocess.run(
-            [*WRK, "-s", lua.name, BASE],
-            check=True,
-            capture_output=True,
-            text=True,
-            env=env,
-        ).stdout
-    finally:
-        os.unlink(paths_file.name)
-        os.unlink(lua.name)
-    return {key: float(value) for key, value in re.findall(r"^(\w+) ([\d.]+)$", out, re.M)}
+    script = ["-s", str(ROOT / "bench/wrk/get_paths.lua")]
+    return wrk_lines([*WRK, *script], BASE, mixed, AUTH=f"Bearer {token}")
 
 
 def main() -> None:

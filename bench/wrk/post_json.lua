@@ -1,12 +1,8 @@
 -- POST JSON bodies read from BODY_FILE (one per line) with the Authorization header from AUTH
 -- (and any one other header from HEADER).
 -- Threads take turns through the file (thread n sends bodies n, n+T, n+2T, ...), so no body
--- is sent twice until the file is used up. Prints latency percentiles and errors at the end.
-local threads = 0
-setup = function(thread)
-  thread:set("id", threads)
-  threads = threads + 1
-end
+-- is sent twice until the file is used up. Prints its figures at the end (report.lua).
+dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "report.lua")
 
 local bodies = {}
 for line in io.lines(os.getenv("BODY_FILE")) do bodies[#bodies + 1] = line end
@@ -27,13 +23,4 @@ end
 request = function()
   next_body = ((next_body or (id - stride)) + stride) % #bodies
   return wrk.format(nil, nil, nil, bodies[next_body + 1])
-end
-
-done = function(summary, latency, requests)
-  io.write(string.format("p50_ms %.2f\n", latency:percentile(50) / 1000))
-  io.write(string.format("p95_ms %.2f\n", latency:percentile(95) / 1000))
-  io.write(string.format("p99_ms %.2f\n", latency:percentile(99) / 1000))
-  io.write(string.format("requests %d\n", summary.requests))
-  io.write(string.format("errors %d\n", summary.errors.connect + summary.errors.read +
-    summary.errors.write + summary.errors.status + summary.errors.timeout))
 end
