@@ -111,6 +111,26 @@ def test_beem_reports_may_come_as_a_list_with_a_capitalised_status(api, a, on_co
     assert (second.status, bool(second.failed_at)) == ("undelivered", True)
 
 
+def test_one_callback_stores_each_report_once_with_its_body(api, a, on_commit):
+    first, second = sent_message(a.tenant), sent_message(a.tenant)
+    undated = beem_report(second, status="UNDELIVERED")
+    undated.pop("timestamp")
+    body = [beem_report(first), undated, beem_report(first)]  # the first one twice
+
+    ok_data(post_beem(api, on_commit, body))
+
+    events = StatusEvent.objects.order_by("id")
+    assert [(e.reference, e.status, e.occurred_at is None) for e in events] == [
+        (str(first.id), "delivered", False),
+        (str(second.id), "undelivered", True),
+    ]
+    assert all(e.payload == body for e in events)
+    assert (reload(a.tenant, first).status, reload(a.tenant, second).status) == (
+        "delivered",
+        "undelivered",
+    )
+
+
 def test_duplicate_and_out_of_order_reports_never_move_a_status_back(api, a, on_commit):
     message = sent_message(a.tenant)
 
