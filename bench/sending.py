@@ -229,8 +229,16 @@ def fan_out(tenant, beem: FakeBeem) -> dict:
     }
 
 
+# Rounds of the delivery-report part: a floor then reports each, so the machine's drift over
+# the part shows in each pair instead of in one floor measured before all the reports.
+DLR_ROUNDS = 3
+DLR_WRK = [*WRK[:3], "-d8s", *WRK[4:]]
+
+
 def delivery_reports(tenant, beem: FakeBeem) -> dict:
-    """Beem DLRs for the fan-out's messages, posted by wrk; then the time to apply them all."""
+    """Beem DLRs for the fan-out's messages, posted by wrk in DLR_ROUNDS rounds, each a floor
+    (the same bodies with a wrong token, refused without touching the database) then reports
+    (each round its own messages); then the time to apply them all."""
     bodies = [
         json.dumps(
             {
@@ -243,21 +251,19 @@ def delivery_reports(tenant, beem: FakeBeem) -> dict:
         )
         for sms in beem.accepted[-RECIPIENTS:]
     ]
-    floor = wrk_lines(WRK, f"{BASE}/webhooks/beem/dlr/not-the-token/", bodies)
-    settle(QUEUES)
-    load = wrk_lines(WRK, f"{BASE}/webhooks/beem/dlr/{DLR_TOKEN}/", bodies)
+    share = len(bodies) // DLR_ROUNDS
+    rounds = []
+    for n in range(DLR_ROUNDS):
+        mine = bodies[n * share : (n + 1) * share]
+        floor = wrk_lines(DLR_WRK, f"{BASE}/webhooks/beem/dlr/not-the-token/", mine)
+        settle(QUEUES)
+        rounds.append((floor, wrk_lines(DLR_WRK, f"{BASE}/webhooks/beem/dlr/{DLR_TOKEN}/", mine)))
     posted = time.perf_counter()
     pending = StatusEvent.objects.filter(state=StatusEvent.State.PENDING)
     applied_at = wait_until(lambda: not pending.exists(), timeout=120, poll=0.1)
     with tenant_context(tenant):
         delivered = Message.objects.filter(status="delivered").count()
-    return {
-        **load,
-        "apply_s": applied_at - posted,
-        "delivered": delivered,
-        "floor_rps": floor["rps"],
-        "floor_p95_ms": floor["p95_ms"],
-    }
+    return {"rounds": rounds, "apply_s": applied_at - posted, "delivered": delivered}
 
 
 def main():
@@ -344,17 +350,25 @@ def report_fan_out(fan: dict) -> None:
 
 
 def report_delivery_reports(dlr: dict) -> None:
-    print("Beem delivery reports, POST /webhooks/beem/dlr/<token>/:")
     print(
-        f"  {dlr['rps']:.0f} req/s, p95 {dlr['p95_ms']:.1f} ms, errors {dlr['errors']:.0f}; "
-        f"all applied {dlr['apply_s']:.2f} s after the last; {dlr['delivered']} delivered"
-        "   (target >= 2000/s, p95 < 50 ms, applied within 10 s)"
+        f"Beem delivery reports, POST /webhooks/beem/dlr/<token>/ ({DLR_ROUNDS} rounds of a "
+        "floor, a wrong token refused without the database, then reports):"
     )
+    for n, (floor, load) in enumerate(dlr["rounds"], 1):
+        print(
+            f"  round {n}: floor {floor['rps']:.0f} req/s, p95 {floor['p95_ms']:.1f} ms; "
+            f"reports {load['rps']:.0f} req/s, p95 {load['p95_ms']:.1f} ms, errors "
+            f"{load['errors']:.0f}; reports / floor = {load['rps'] / floor['rps']:.2f}"
+        )
+    floors = sum(floor["rps"] for floor, _ in dlr["rounds"])
+    loads = sum(load["rps"] for _, load in dlr["rounds"])
     print(
-        f"  floor, a wrong token (refused, no database): {dlr['floor_rps']:.0f} req/s, p95 "
-        f"{dlr['floor_p95_ms']:.1f} ms; reports / floor = {dlr['rps'] / dlr['floor_rps']:.2f}"
-        "   (target >= 0.8)"
+        f"  reports {loads / DLR_ROUNDS:.0f} req/s, worst p95 "
+        f"{max(load['p95_ms'] for _, load in dlr['rounds']):.1f} ms; all applied "
+        f"{dlr['apply_s']:.2f} s after the last; {dlr['delivered']} delivered   "
+        "(target >= 2000/s, p95 < 50 ms, applied within 10 s)"
     )
+    print(f"  reports / floor over the rounds = {loads / floors:.2f}   (target >= 0.8)")
 
 
 if __name__ == "__main__":
