@@ -3,8 +3,18 @@
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import schema_exists
+
+# One ALTER per table of the template with storage parameters (messaging_contact's fillfactor):
+# the clone copies tables, not their parameters.
+_CLONED_STORAGE_SQL = """
+SELECT format('ALTER TABLE %%I.%%I SET (%%s)', %s::text, c.relname,
+    array_to_string(c.reloptions, ', '))
+FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+WHERE n.nspname = %s AND c.relkind = 'r' AND c.reloptions IS NOT NULL
+"""
 
 
 class Tenant(TenantMixin):
@@ -42,6 +52,19 @@ class Tenant(TenantMixin):
 
     class Meta:
         ordering = ["name"]
+
+    def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
+        """django-tenants' schema creation, a clone of the migrated template
+        (TENANT_BASE_SCHEMA) when there is one, then the template tables' storage parameters
+        on their clones."""
+        created = super().create_schema(check_if_exists, sync_schema, verbosity)
+        base = self.get_base_schema()
+        if created is not False and sync_schema and base and schema_exists(base):
+            with connection.cursor() as cursor:
+                cursor.execute(_CLONED_STORAGE_SQL, [self.schema_name, base])
+                for (statement,) in cursor.fetchall():
+                    cursor.execute(statement)
+        return created
 
     def __str__(self):
         return f"{self.name} ({self.subdomain})"
