@@ -148,7 +148,6 @@ VOWELS = "aeiou"
 PREFIXES = ["", "", "ku", "wa", "ki", "m", "vi", "u", "ma"]
 
 
-# wrk: GET the paths of PATHS_FILE (one a line) in turn, with AUTH as the Authorization header.
 def contact_phone(n: int) -> str:
     """Distinct for every n below 10^8 (7919 is prime to 10^8), and not in order."""
     return f"+2557{(n * 7919 + 1234567) % 10**8:08d}"
