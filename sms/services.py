@@ -7,13 +7,13 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from rest_framework import status
 
 from mifumo.errors import ApplicationError, ErrorCode, field_error
-from sms.models import CallbackRoute, SenderId
+from sms.models import SenderId
 from sms.tasks import platform_sms_deliver
 
 if TYPE_CHECKING:
@@ -36,17 +36,26 @@ def platform_sms_send(*, to: str, text: str) -> str:
     return reference
 
 
+# Sorted ids: concurrent batches take the unique index's entries in the same order.
+_ROUTES_RECORD_SQL = """
+INSERT INTO sms_callbackroute (provider, provider_message_id, schema_name, created_at)
+SELECT %s, pid, %s, statement_timestamp() FROM unnest(%s::text[]) AS pid
+ON CONFLICT (provider, provider_message_id) DO NOTHING
+"""
+
+
 def callback_routes_record(
     *, provider: str, provider_message_ids: Iterable[str], schema_name: str
 ) -> None:
     """Remember that these provider message ids belong to `schema_name`, so their callbacks
-    (which name no tenant) find it; one INSERT, ids already recorded are kept as they are."""
-    routes = [
-        CallbackRoute(provider=provider, provider_message_id=pid, schema_name=schema_name)
-        for pid in set(provider_message_ids)
-        if pid
-    ]
-    CallbackRoute.objects.bulk_create(routes, ignore_conflicts=True)
+    (which name no tenant) find it; one INSERT, ids already recorded are kept as they are.
+    A batch of 1,000 distinct ids is one array parameter: built as 1,000 model instances it
+    cost the send worker ten times the CPU."""
+    pids = sorted({pid for pid in provider_message_ids if pid})
+    if not pids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_ROUTES_RECORD_SQL, [provider, schema_name, pids])
 
 
 def sender_id_name_check(name: str | None) -> str:
