@@ -31,10 +31,14 @@ PASSWORD = "Correct-Horse-9"
 
 def _statements_doing_work(self: CaptureQueriesContext) -> list[dict]:
     """What a CaptureQueriesContext (and so django_assert_num_queries) counts: the statements
-    captured, without django-tenants' `SET search_path`. Whether a request makes one depends
-    on the schema the previous request left set (tenants.middleware), not on its own work."""
+    captured, without django-tenants' `SET search_path` nor mifumo.prepared's `PREPARE`.
+    Whether a request makes either depends on what earlier work left on the connection (the
+    schema set by tenants.middleware, the statements prepared), not on its own work."""
     captured = self.connection.queries[self.initial_queries : self.final_queries]
-    return [query for query in captured if not query["sql"].startswith("SET search_path")]
+    return [query for query in captured if not query["sql"].startswith(_CONNECTION_SETUP)]
+
+
+_CONNECTION_SETUP = ("SET search_path", "PREPARE ")
 
 
 CaptureQueriesContext.captured_queries = property(_statements_doing_work)  # type: ignore[assignment,method-assign]

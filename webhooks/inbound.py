@@ -48,6 +48,7 @@ from messaging.services.inbound import Inbound, inbound_messages_receive
 from mifumo.errors import ApplicationError, ErrorCode, field_error
 from mifumo.input_limits import has_bad_characters
 from mifumo.phone import InvalidPhoneNumber, normalize_phone
+from mifumo.prepared import PreparedStatement
 from mifumo.principals import shared_key
 from sms.channels import InvalidAddress, channel_address_normalise
 from sms.channels import channel_sandbox_ensure as sandbox_channel_ensure
@@ -81,13 +82,17 @@ _REPLACEMENT = "\ufffd"
 _TRANSIENT_PGCODES = frozenset({"40001", "40P01", "55P03"})
 
 
-_STORE_SQL = """
+# Prepared, as the status reports' store is: planned once per connection.
+_STORE = PreparedStatement(
+    "webhooks_inboundmessage_store",
+    """
 INSERT INTO webhooks_inboundmessage (provider, provider_message_id, sender, recipient, text,
     segments, media_count, payload, state, schema_name, error, received_at)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, '', '', now())
 ON CONFLICT (provider, provider_message_id) DO NOTHING
 RETURNING id
-"""
+""",
+)
 
 
 def _storable(text: str) -> str:
@@ -143,9 +148,7 @@ def inbound_store(
         _payload_json(payload),
         State.PENDING,
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_STORE_SQL, params)
-        stored = cursor.fetchone() is not None
+    stored = bool(_STORE.execute(params))
     if stored:
         # Robust: the message is kept whatever happens to Redis; the next store asks again.
         transaction.on_commit(_kick, robust=True)

@@ -266,8 +266,8 @@ def test_a_callback_is_one_insert_once_its_number_account_is_known(api, a):
 
     assert len(first) == 2  # the account of the number written to, then the row
     assert "sms_channeladdress" in first[0]
-    assert "INSERT INTO webhooks_inboundmessage" in first[1]
-    assert len(then) == 1 and "INSERT INTO webhooks_inboundmessage" in then[0]
+    assert first[1].startswith("EXECUTE webhooks_inboundmessage_store(")
+    assert len(then) == 1 and then[0].startswith("EXECUTE webhooks_inboundmessage_store(")
 
 
 def test_a_rotated_token_verifies_at_once(api, b, on_commit, twilio):
