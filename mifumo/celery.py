@@ -2,7 +2,8 @@
 
 import os
 
-from django.db import connection
+from celery.signals import task_postrun, task_prerun, worker_init
+from django.db import close_old_connections, connection, connections
 from tenant_schemas_celery.app import CeleryApp
 from tenant_schemas_celery.task import TenantTask
 
@@ -13,6 +14,24 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mifumo.settings")
 app = CeleryApp("mifumo")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _connections_health_checked(**kwargs):
+    """In a worker, a kept connection is checked (`SELECT 1`) before each task's first query
+    and replaced if the server has gone (a restart, a failover), so no task fails on it."""
+    for alias in connections:
+        connections[alias].settings_dict["CONN_HEALTH_CHECKS"] = True
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _connections_checked(sender=None, **kwargs):
+    """Around each task, what Django does around each request: a connection that is unusable
+    or older than CONN_MAX_AGE is closed, and the next task's first query checks it. Not for a
+    task run eagerly inside another, whose transaction may still be open."""
+    if not getattr(sender.request, "is_eager", False):
+        close_old_connections()
 
 
 class TenantOnlyTask(TenantTask):

@@ -261,6 +261,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connection around every task unless this is set:
+# each task then paid for a new Postgres backend (a fork, its catalog caches cold), 40 a second
+# in a campaign's batches. A worker keeps its connection for this many tasks, and each task
+# ends as a web request does, closing it when unusable or older than CONN_MAX_AGE
+# (mifumo.celery).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     # Codes, receipts and alerts (the platform's SMS, the tenants' small sends drained
