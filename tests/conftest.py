@@ -29,6 +29,9 @@ from tests.factories import UserFactory, add_member, tenant_with_owner
 PASSWORD = "Correct-Horse-9"
 
 
+_CONNECTION_SETUP = ("SET search_path", "PREPARE ")
+
+
 def _statements_doing_work(self: CaptureQueriesContext) -> list[dict]:
     """What a CaptureQueriesContext (and so django_assert_num_queries) counts: the statements
     captured, without django-tenants' `SET search_path` nor mifumo.prepared's `PREPARE`.
@@ -36,9 +39,6 @@ def _statements_doing_work(self: CaptureQueriesContext) -> list[dict]:
     schema set by tenants.middleware, the statements prepared), not on its own work."""
     captured = self.connection.queries[self.initial_queries : self.final_queries]
     return [query for query in captured if not query["sql"].startswith(_CONNECTION_SETUP)]
-
-
-_CONNECTION_SETUP = ("SET search_path", "PREPARE ")
 
 
 CaptureQueriesContext.captured_queries = property(_statements_doing_work)  # type: ignore[assignment,method-assign]
