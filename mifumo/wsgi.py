@@ -36,7 +36,12 @@ class PublicSchemaMiddleware:
 
 
 class CallbackHandler(WSGIHandler):
-    """A WSGIHandler whose middleware chain is CALLBACK_MIDDLEWARE, not settings.MIDDLEWARE."""
+    """A WSGIHandler whose middleware chain is load_middleware's three, not
+    settings.MIDDLEWARE, and whose routes are the callbacks' alone (mifumo.urls_callbacks)."""
+
+    def get_response(self, request):
+        request.urlconf = "mifumo.urls_callbacks"
+        return super().get_response(request)
 
     def load_middleware(self, is_async=False):
         from mifumo.input_limits import RequestLimitsMiddleware

@@ -61,6 +61,13 @@ def test_a_refused_callback_still_answers_the_json_envelope(db):
     assert body["error_code"] == "NOT_FOUND"
 
 
+def test_a_path_under_webhooks_that_is_no_callback_is_a_json_404(db):
+    status, _, body = call(RequestFactory().post("/webhooks/nowhere/", "{}", "application/json"))
+
+    assert status.startswith("404")
+    assert body["error_code"] == "NOT_FOUND"
+
+
 def test_other_paths_take_the_full_stack(db):
     status, headers, body = call(RequestFactory().get("/api/health/"))
 
