@@ -3,14 +3,10 @@ campaign, with a hundred provider requests in flight, or draining small sends: a
 and a sweep every message ends sent or failed (an unknown outcome failed and refunded), and the
 provider saw none of them twice."""
 
-import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -26,23 +22,16 @@ from tests.conftest import committed
 from tests.fakes.beem import API_KEY, SECRET_KEY, FakeBeem
 from tests.messaging.helpers import make_contacts, message_fields, new_phone
 from tests.sms.helpers import balance_of, fund
+from tests.workers import start_worker as start_celery_worker
 
-ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = 100
 CHUNK = 20
 LEASE_SECONDS = 2
 
 
 def start_worker(beem: FakeBeem, overrides: dict[str, str] | None = None) -> subprocess.Popen:
-    database = connection.settings_dict
     env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "mifumo.settings",
         "DEBUG": "true",
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-        f"{database['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "SMS_PROVIDER": "beem",
         "BEEM_API_KEY": API_KEY,
         "BEEM_SECRET_KEY": SECRET_KEY,
@@ -53,14 +42,7 @@ def start_worker(beem: FakeBeem, overrides: dict[str, str] | None = None) -> sub
         **(overrides or {}),
     }
     # Both send queues, and `default`: a campaign start's fan-out task is taken there.
-    queues = "transactional,sends,default"
-    command = [sys.executable, "-m", "celery", "-A", "mifumo", "worker", "-Q", queues]
-    return subprocess.Popen(
-        [*command, "-P", "solo", "-l", "warning", "--without-heartbeat", "--without-gossip"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
+    return start_celery_worker("transactional,sends,default", env)
 
 
 def wait_for(condition, timeout: float = 30.0) -> None:

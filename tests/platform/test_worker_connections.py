@@ -2,39 +2,14 @@
 would open a new one for each: a Postgres backend forked per task), and a task after the
 connection was lost still runs, on a new one."""
 
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-from django.conf import settings
 from django.db import connection
 
 from mifumo.celery import app as celery_app
+from tests.workers import start_worker
 from webhooks.models import StatusEvent
 from webhooks.tasks import status_events_process
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def start_worker() -> subprocess.Popen:
-    database = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "mifumo.settings",
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-        f"{database['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-    }
-    command = [sys.executable, "-m", "celery", "-A", "mifumo", "worker", "-Q", "default"]
-    return subprocess.Popen(
-        [*command, "-P", "solo", "-l", "warning", "--without-heartbeat", "--without-gossip"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
 
 
 def worker_backends() -> set[int]:
@@ -61,7 +36,7 @@ def test_a_worker_keeps_its_connection_between_tasks(transactional_db):
     # A report of a message nobody sent: each run puts it back to pending, one attempt more.
     StatusEvent.objects.create(provider="beem", event_id="evt-1", status="delivered")
     celery_app.conf.task_always_eager = False
-    worker = start_worker()
+    worker = start_worker("default")
     try:
         seen = [process_once_more(attempts) for attempts in (1, 2, 3)]
         assert seen[0] == seen[1] == seen[2] and len(seen[0]) == 1
