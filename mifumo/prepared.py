@@ -8,10 +8,10 @@ statement. A pooler in transaction mode (PgBouncer) would break this, as it woul
 session's statements to other clients; Mifumo's processes connect to Postgres directly.
 """
 
+import itertools
 import re
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
@@ -22,25 +22,17 @@ _prepared: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionar
 _PLACEHOLDER = re.compile(r"%s")
 
 
-@dataclass(frozen=True)
 class PreparedStatement:
     """`sql` as cursor.execute takes it, with positional `%s` placeholders only, each cast to
     its type where Postgres could not tell it from the context."""
 
-    name: str
-    sql: str
-    _body: str = field(init=False, repr=False)
-    _execute: str = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if "%(" in self.sql or "%%" in self.sql:
+    def __init__(self, name: str, sql: str) -> None:
+        if "%(" in sql or "%%" in sql:
             raise ValueError("A prepared statement takes positional %s placeholders only.")
-        count = len(_PLACEHOLDER.findall(self.sql))
-        numbers = iter(range(1, count + 1))
-        body = _PLACEHOLDER.sub(lambda _: f"${next(numbers)}", self.sql)
-        object.__setattr__(self, "_body", body)
-        arguments = ", ".join(["%s"] * count)
-        object.__setattr__(self, "_execute", f"EXECUTE {self.name}({arguments})")
+        numbers = itertools.count(1)
+        self.name = name
+        self._body, count = _PLACEHOLDER.subn(lambda _: f"${next(numbers)}", sql)
+        self._execute = f"EXECUTE {name}({', '.join(['%s'] * count)})"
 
     def execute(self, params: Sequence[Any], *, before: str = "") -> list[tuple[Any, ...]]:
         """Run it on the current connection with `params`; its rows, if it returns any.
