@@ -23,7 +23,11 @@ def call(request) -> tuple[str, dict, dict]:
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
-        body = b"".join(application(request.environ, start_response))
+        response = application(request.environ, start_response)
+        body = b"".join(response)
+        # As a WSGI server does: closing it ends the request (request_finished), which puts
+        # back the thread's URLconf that a callback's request set.
+        response.close()
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
