@@ -18,6 +18,8 @@ def gunicorn_start(
     server = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),
+            "-c",  # as `make run` starts it (scripts/run.sh)
+            str(ROOT / "mifumo/gunicorn.conf.py"),
             "mifumo.wsgi:application",
             "--bind",
             f"127.0.0.1:{port}",

@@ -2,11 +2,12 @@
 
 import os
 
-from celery.signals import task_postrun, task_prerun, worker_init
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
 from django.db import close_old_connections, connection, connections
 from tenant_schemas_celery.app import CeleryApp
 from tenant_schemas_celery.task import TenantTask
 
+from mifumo.heap import freeze_startup_objects
 from mifumo.tenancy import current_schema_name, current_tenant
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mifumo.settings")
@@ -22,6 +23,13 @@ def _connections_health_checked(**kwargs):
     and replaced if the server has gone (a restart, a failover), so no task fails on it."""
     for alias in connections:
         connections[alias].settings_dict["CONN_HEALTH_CHECKS"] = True
+
+
+@worker_process_init.connect
+def _startup_objects_frozen(**kwargs):
+    """Each pool process, once forked with Django loaded: full collections skip what start-up
+    made (mifumo.heap)."""
+    freeze_startup_objects()
 
 
 @task_prerun.connect
