@@ -4,54 +4,40 @@ how long the provider took to answer them all.
 
     .venv/bin/python bench/provider_replay.py URL BODIES --concurrency N --user U --password P
 
-BODIES holds one JSON request body a line. `concurrency` threads share one urllib3 pool of as
-many kept-alive connections, each thread taking the next body as soon as its answer is read: no
-database, no rendering, no bookkeeping, so what is left is the client's HTTP and the provider's
-answer. It runs in a process of its own, as the send workers do, so it does not share the
-interpreter (and its GIL) with a fake provider served from the benchmark's process. Prints one
-JSON object: seconds, requests, failures (answers other than HTTP 200).
+BODIES holds one JSON request body a line. They go out through the send workers' own HTTP
+client (sms.providers.http_pool: libcurl's multi interface, `concurrency` requests in flight on
+as many kept-alive connections, the next sent as soon as an answer is read): no database, no
+rendering, no bookkeeping, so what is left is the client's HTTP and the provider's answer. It
+runs in a process of its own, as the send workers do, so it does not share the interpreter (and
+its GIL) with a fake provider served from the benchmark's process. Prints one JSON object:
+seconds, requests, failures (answers other than HTTP 200).
 """
 
 import argparse
+import base64
 import json
-import threading
+import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import urllib3
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sms.providers.http_pool import HttpAnswer, HttpPool, HttpRequest
 
 
 def replay(*, url: str, bodies: list[bytes], concurrency: int, user: str, password: str) -> dict:
-    target = urlsplit(url)
-    pool = urllib3.HTTPConnectionPool(
-        target.hostname, target.port, maxsize=concurrency, block=True, retries=False
+    credentials = base64.b64encode(f"{user}:{password}".encode()).decode()
+    pool = HttpPool(
+        size=concurrency,
+        timeout=60,
+        headers={"Authorization": f"Basic {credentials}", "Content-Type": "application/json"},
     )
-    headers = urllib3.make_headers(basic_auth=f"{user}:{password}", keep_alive=True)
-    headers["Content-Type"] = "application/json"
-    pending = iter(bodies)
-    lock = threading.Lock()
-    failures = [0] * concurrency
-
-    def post_all(worker: int) -> None:
-        while True:
-            with lock:
-                body = next(pending, None)
-            if body is None:
-                return
-            answer = pool.urlopen("POST", target.path, body=body, headers=headers)
-            if answer.status != 200:
-                failures[worker] += 1
-
-    threads = [threading.Thread(target=post_all, args=(n,)) for n in range(concurrency)]
+    requests = [HttpRequest("POST", url, body) for body in bodies]
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = pool.run(requests)
     seconds = time.perf_counter() - started
-    pool.close()
-    return {"seconds": seconds, "requests": len(bodies), "failures": sum(failures)}
+    failures = sum(1 for a in answers if not (isinstance(a, HttpAnswer) and a.status == 200))
+    return {"seconds": seconds, "requests": len(bodies), "failures": failures}
 
 
 def main() -> None:
