@@ -5,8 +5,6 @@ gunicorn refuses a request line over `limit_request_line` (414), headers over
 `limit_request_field_size` or `limit_request_fields` (431) and malformed HTTP (400) before
 Django sees the request, with an HTML page of its own. Clients switch on `error_code`, so those
 answers are the same JSON envelope as every other error.
-
-Each worker, once it has loaded the application, freezes what it made (mifumo.heap).
 """
 
 import json
@@ -37,10 +35,3 @@ def _write_json_error(sock, status_int, reason, mesg):
 
 
 util.write_error = _write_json_error
-
-
-def post_worker_init(worker):
-    """gunicorn's hook, run in each worker after it has loaded the application."""
-    from mifumo.heap import freeze_startup_objects
-
-    freeze_startup_objects()
