@@ -1,0 +1,62 @@
+"""The providers' pooled HTTP client (sms.providers.http_pool) against a fake server: answers
+in the requests' order, kept connections, and a process forked after use making its own."""
+
+import base64
+import json
+import os
+
+import pytest
+
+from sms.providers.http_pool import HttpAnswer, HttpFailure, HttpPool, HttpRequest
+from tests.fakes.beem import API_KEY, SECRET_KEY, FakeBeem
+from tests.fakes.server import CallbackSink
+
+
+@pytest.fixture
+def sink():
+    with CallbackSink() as server:
+        yield server
+
+
+def test_every_request_gets_its_own_answer_in_order_on_kept_connections():
+    credentials = base64.b64encode(f"{API_KEY}:{SECRET_KEY}".encode()).decode()
+    pool = HttpPool(size=4, timeout=5, headers={"Authorization": f"Basic {credentials}"})
+
+    def send(recipients: int) -> HttpRequest:  # Beem answers how many recipients it took
+        body = {"source_addr": "Taarifa", "encoding": 0, "message": "Habari"}
+        body["recipients"] = [
+            {"recipient_id": f"r{n}", "dest_addr": "255712"} for n in range(recipients)
+        ]
+        return HttpRequest("POST", beem.send_url, json.dumps(body).encode())
+
+    with FakeBeem(latency=0.01) as beem:
+        answers = pool.run([send(n) for n in range(1, 21)])
+        (balance,) = pool.run([HttpRequest("GET", beem.balance_url)])
+
+    assert [json.loads(a.body)["valid"] for a in answers] == list(range(1, 21))
+    assert balance.status == 200 and json.loads(balance.body)["data"]["credit_balance"] > 0
+    assert beem.max_in_flight == 4
+    assert beem.connections_opened <= 4  # the second call reused the first one's
+
+
+def test_an_unreachable_server_is_a_failure_not_an_exception():
+    with CallbackSink() as gone:
+        url = gone.url
+    (failure,) = HttpPool(size=1, timeout=1, headers={}).run([HttpRequest("GET", url)])
+
+    assert isinstance(failure, HttpFailure)
+    assert not failure.timed_out
+
+
+def test_a_process_forked_after_use_sends_on_its_own_handles(sink):
+    pool = HttpPool(size=2, timeout=5, headers={})
+    pool.run([HttpRequest("GET", f"{sink.url}/parent")])
+
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's outcome is its exit status
+        (answer,) = pool.run([HttpRequest("GET", f"{sink.url}/child")])
+        os._exit(0 if isinstance(answer, HttpAnswer) and answer.status == 200 else 1)
+    _, status = os.waitpid(child, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert [r.target for r in sink.requests] == ["/parent", "/child"]
