@@ -63,6 +63,7 @@ bench: migrate
 	$(BIN)/python bench/payments.py
 	$(BIN)/python bench/inbound.py
 	$(BIN)/python bench/conversations.py
+	$(BIN)/python bench/provider_clients.py
 	$(BIN)/python bench/campaigns.py
 	BENCH_RECIPIENTS=1000000 $(BIN)/python bench/campaigns.py
 
