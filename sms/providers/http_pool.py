@@ -2,10 +2,10 @@
 multi interface (pycurl), for a provider without a client of its own (Beem).
 
 One thread drives all the requests of a call, and libcurl sends, waits and reads them in C. A
-thread per request in flight running urllib3, as before, cost the send worker about ten times
-the CPU: 510-550 against 56 us a request, 16 in flight, against the fake Beem in another
-process. Connections stay open from one call to the next (libcurl's connection cache), `size`
-at most. Network failures are results, never exceptions.
+thread per request in flight running urllib3, as before, cost the send worker about eight times
+the CPU: 474-490 against 60-62 us a request, 16 in flight (bench/provider_clients.py).
+Connections stay open from one call to the next (libcurl's connection cache), `size` at most.
+Network failures are results, never exceptions.
 """
 
 import io
@@ -90,15 +90,19 @@ class HttpPool:
         results: list[HttpAnswer | HttpFailure | None] = [None] * len(requests)
         pending = iter(enumerate(requests))
         active: dict[pycurl.Curl, tuple[int, io.BytesIO]] = {}
-        while True:
-            while self._idle and (item := next(pending, None)) is not None:
-                handle = self._idle.pop()
-                active[handle] = (item[0], self._start(handle, item[1]))
-            if not active:
-                return results  # type: ignore[return-value]  # every position is filled
-            self._multi.perform()
-            if not self._collect(active, results):
-                self._wait()
+        try:
+            while True:
+                while self._idle and (item := next(pending, None)) is not None:
+                    handle = self._idle.pop()
+                    active[handle] = (item[0], self._start(handle, item[1]))
+                if not active:
+                    return results  # type: ignore[return-value]  # every position is filled
+                self._multi.perform()
+                if not self._collect(active, results):
+                    self._wait()
+        finally:  # interrupted (a task's time limit): the handles stay the pool's, idle
+            for handle in active:
+                self._finish(handle)
 
     def _collect(
         self,

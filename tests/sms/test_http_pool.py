@@ -4,6 +4,7 @@ in the requests' order, kept connections, and a process forked after use making 
 import base64
 import json
 import os
+import signal
 
 import pytest
 
@@ -60,3 +61,28 @@ def test_a_process_forked_after_use_sends_on_its_own_handles(sink):
 
     assert os.waitstatus_to_exitcode(status) == 0
     assert [r.target for r in sink.requests] == ["/parent", "/child"]
+
+
+def test_a_run_cut_short_leaves_every_connection_to_the_next_one():
+    class TimeLimitExceeded(Exception):  # what Celery raises at a task's soft time limit
+        pass
+
+    def time_limit(*_):
+        raise TimeLimitExceeded
+
+    credentials = base64.b64encode(f"{API_KEY}:{SECRET_KEY}".encode()).decode()
+    pool = HttpPool(size=2, timeout=5, headers={"Authorization": f"Basic {credentials}"})
+    previous = signal.signal(signal.SIGALRM, time_limit)
+    try:
+        with FakeBeem(latency=0.5) as beem:
+            balance = HttpRequest("GET", beem.balance_url)
+            signal.setitimer(signal.ITIMER_REAL, 0.1)
+            with pytest.raises(TimeLimitExceeded):
+                pool.run([balance] * 4)
+            beem.latency = 0
+            answers = pool.run([balance] * 4)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+    assert [a.status for a in answers] == [200] * 4
