@@ -1,5 +1,6 @@
 """The Celery app. Tasks carry the schema they were sent from (tenant-schemas-celery)."""
 
+import gc
 import os
 
 from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
@@ -7,7 +8,6 @@ from django.db import close_old_connections, connection, connections
 from tenant_schemas_celery.app import CeleryApp
 from tenant_schemas_celery.task import TenantTask
 
-from mifumo.heap import freeze_startup_objects
 from mifumo.tenancy import current_schema_name, current_tenant
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mifumo.settings")
@@ -27,9 +27,16 @@ def _connections_health_checked(**kwargs):
 
 @worker_process_init.connect
 def _startup_objects_frozen(**kwargs):
-    """Each pool process, once forked with Django loaded: full collections skip what start-up
-    made (mifumo.heap)."""
-    freeze_startup_objects()
+    """Each pool process, once forked with Django loaded, collects what start-up left over and
+    freezes the rest (`gc.freeze`): the garbage collector's full passes had walked every object
+    Django loaded, about 200 ms each in a send worker, 2.2 s of CPU over a personalised and a
+    plain campaign of 100,000; 0.15 s frozen. What a task makes is collected as before.
+
+    Not in gunicorn's workers: their first requests load much more after start-up, and with
+    the start-up objects frozen the collector passed over those far more often (the health
+    route lost a third of its rate)."""
+    gc.collect()
+    gc.freeze()
 
 
 @task_prerun.connect

@@ -1,4 +1,4 @@
-"""Each Celery pool process freezes what it made while starting (mifumo.heap), so the garbage
+"""Each Celery pool process freezes what it made while starting (mifumo.celery), so the garbage
 collector's full passes skip it."""
 
 import gc
