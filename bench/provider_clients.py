@@ -12,7 +12,6 @@ Prints, per client, the wall time and this process's CPU time (user + system) pe
 """
 
 import argparse
-import base64
 import json
 import resource
 import subprocess
@@ -27,13 +26,20 @@ import urllib3
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sms.providers.http_pool import HttpAnswer, HttpPool, HttpRequest  # noqa: E402
+from sms.providers.http_pool import (  # noqa: E402
+    HttpAnswer,
+    HttpPool,
+    HttpRequest,
+    basic_authorization,
+)
 from tests.fakes.beem import API_KEY, SECRET_KEY, SEND_PATH  # noqa: E402
 
 PORT = 9917
 URL = f"http://127.0.0.1:{PORT}{SEND_PATH}"
-CREDENTIALS = base64.b64encode(f"{API_KEY}:{SECRET_KEY}".encode()).decode()
-HEADERS = {"Authorization": f"Basic {CREDENTIALS}", "Content-Type": "application/json"}
+HEADERS = {
+    "Authorization": basic_authorization(API_KEY, SECRET_KEY),
+    "Content-Type": "application/json",
+}
 
 
 def bodies(count: int) -> list[bytes]:

@@ -14,7 +14,6 @@ seconds, requests, failures (answers other than HTTP 200).
 """
 
 import argparse
-import base64
 import json
 import sys
 import time
@@ -22,15 +21,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sms.providers.http_pool import HttpAnswer, HttpPool, HttpRequest
+from sms.providers.http_pool import HttpAnswer, HttpPool, HttpRequest, basic_authorization
 
 
 def replay(*, url: str, bodies: list[bytes], concurrency: int, user: str, password: str) -> dict:
-    credentials = base64.b64encode(f"{user}:{password}".encode()).decode()
     pool = HttpPool(
         size=concurrency,
         timeout=60,
-        headers={"Authorization": f"Basic {credentials}", "Content-Type": "application/json"},
+        headers={
+            "Authorization": basic_authorization(user, password),
+            "Content-Type": "application/json",
+        },
     )
     requests = [HttpRequest("POST", url, body) for body in bodies]
     started = time.perf_counter()

@@ -13,7 +13,6 @@ Beem pushes delivery reports unsigned, one JSON object (or a list of them) per c
 Key capitalisation varies (`status`, `Status`), so keys are matched ignoring case and `_`.
 """
 
-import base64
 import functools
 import json
 import logging
@@ -33,7 +32,13 @@ from sms.providers.base import (
     StatusReport,
     requests_in_flight,
 )
-from sms.providers.http_pool import HttpAnswer, HttpFailure, HttpPool, HttpRequest
+from sms.providers.http_pool import (
+    HttpAnswer,
+    HttpFailure,
+    HttpPool,
+    HttpRequest,
+    basic_authorization,
+)
 from sms.segments import UCS2, segment_info
 
 logger = logging.getLogger(__name__)
@@ -97,11 +102,13 @@ class BeemProvider(SmsProvider):
     def http(self) -> HttpPool:
         """Kept connections, one for each request in flight. Made on first use: reading a
         delivery report (thousands a second) needs none."""
-        credentials = base64.b64encode(":".join(self._auth).encode()).decode()
         return HttpPool(
             size=requests_in_flight(),
             timeout=self.timeout,
-            headers={"Authorization": f"Basic {credentials}", "Content-Type": "application/json"},
+            headers={
+                "Authorization": basic_authorization(*self._auth),
+                "Content-Type": "application/json",
+            },
         )
 
     def send_batch(self, messages: list[OutboundSms], context: SendContext) -> list[SendResult]:

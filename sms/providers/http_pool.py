@@ -8,6 +8,7 @@ Connections stay open from one call to the next (libcurl's connection cache), `s
 Network failures are results, never exceptions.
 """
 
+import base64
 import io
 import os
 import threading
@@ -18,6 +19,11 @@ from http import HTTPStatus
 
 import certifi
 import pycurl
+
+
+def basic_authorization(user: str, password: str) -> str:
+    """The Authorization header's value for HTTP Basic auth."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,19 @@
 """The providers' pooled HTTP client (sms.providers.http_pool) against a fake server: answers
 in the requests' order, kept connections, and a process forked after use making its own."""
 
-import base64
 import json
 import os
 import signal
 
 import pytest
 
-from sms.providers.http_pool import HttpAnswer, HttpFailure, HttpPool, HttpRequest
+from sms.providers.http_pool import (
+    HttpAnswer,
+    HttpFailure,
+    HttpPool,
+    HttpRequest,
+    basic_authorization,
+)
 from tests.fakes.beem import API_KEY, SECRET_KEY, FakeBeem
 from tests.fakes.server import CallbackSink
 
@@ -20,8 +25,8 @@ def sink():
 
 
 def test_every_request_gets_its_own_answer_in_order_on_kept_connections():
-    credentials = base64.b64encode(f"{API_KEY}:{SECRET_KEY}".encode()).decode()
-    pool = HttpPool(size=4, timeout=5, headers={"Authorization": f"Basic {credentials}"})
+    auth = {"Authorization": basic_authorization(API_KEY, SECRET_KEY)}
+    pool = HttpPool(size=4, timeout=5, headers=auth)
 
     def send(recipients: int) -> HttpRequest:  # Beem answers how many recipients it took
         body = {"source_addr": "Taarifa", "encoding": 0, "message": "Habari"}
@@ -70,8 +75,8 @@ def test_a_run_cut_short_leaves_every_connection_to_the_next_one():
     def time_limit(*_):
         raise TimeLimitExceeded
 
-    credentials = base64.b64encode(f"{API_KEY}:{SECRET_KEY}".encode()).decode()
-    pool = HttpPool(size=2, timeout=5, headers={"Authorization": f"Basic {credentials}"})
+    auth = {"Authorization": basic_authorization(API_KEY, SECRET_KEY)}
+    pool = HttpPool(size=2, timeout=5, headers=auth)
     previous = signal.signal(signal.SIGALRM, time_limit)
     try:
         with FakeBeem(latency=0.5) as beem:
